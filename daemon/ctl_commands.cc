@@ -1,0 +1,109 @@
+#include "daemon/ctl_commands.h"
+
+#include <google/protobuf/stubs/logging.h>
+
+#include <cctype>
+#include <iostream>
+#include <iterator>
+
+#include "chain/inspect.h"
+#include "chain/tx_json.h"
+#include "common/address.h"
+#include "common/json.h"
+#include "signer/key_file.h"
+#include "signer/signer.h"
+
+namespace relay::daemon {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tronrelayctl <command>\n"
+    "  tx inspect HEX|-            decode a signed transaction or raw_data (hex or java-tron JSON)\n"
+    "  key address --key-file F    print the address of the private key in F\n"
+    "  address HEX_OR_BASE58       print an address in both forms\n";
+
+int invalid(std::ostream& err, const std::string& message) {
+  err << "tronrelayctl: " << message << "\n";
+  return kExitInvalid;
+}
+
+std::string trim(std::string s) {
+  size_t begin = 0;
+  while (begin < s.size() && std::isspace(static_cast<unsigned char>(s[begin]))) ++begin;
+  size_t end = s.size();
+  while (end > begin && std::isspace(static_cast<unsigned char>(s[end - 1]))) --end;
+  return s.substr(begin, end - begin);
+}
+
+// Largest input accepted on stdin: a maximal transaction as hex, with room for JSON.
+constexpr size_t kMaxInput = 4 * chain::Transaction::kMaxSize;
+
+int tx_inspect(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+               std::ostream& err) {
+  if (args.size() != 3) return invalid(err, "usage: tronrelayctl tx inspect HEX|-");
+  std::string input = args[2];
+  if (input == "-") {
+    input.clear();
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      input.append(buffer, static_cast<size_t>(in.gcount()));
+      if (input.size() > kMaxInput) return invalid(err, "input is larger than any transaction");
+    }
+  }
+  input = trim(std::move(input));
+  if (input.empty()) return invalid(err, "no transaction given");
+
+  common::Result<chain::Transaction> tx = common::make_error("", "");
+  if (input.front() == '{') {
+    auto json = common::parse_json_object(input);
+    if (!json.ok()) return invalid(err, json.error().message);
+    tx = chain::transaction_from_json(*json);
+  } else {
+    auto bytes = common::from_hex(input);
+    if (!bytes.ok()) return invalid(err, "input is neither hex nor JSON: " + bytes.error().message);
+    tx = chain::Transaction::decode(*bytes);
+  }
+  if (!tx.ok()) return invalid(err, tx.error().message);
+  out << common::json_to_string(chain::inspect_transaction(*tx)) << "\n";
+  return kExitOk;
+}
+
+int key_address(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() != 4 || args[2] != "--key-file") {
+    return invalid(err, "usage: tronrelayctl key address --key-file FILE");
+  }
+  auto key = signer::load_key_file(args[3]);
+  if (!key.ok()) return invalid(err, key.error().message);
+  auto address = signer::address_of(*key);
+  if (!address.ok()) return invalid(err, address.error().message);
+  boost::json::object result{{"hex", address->to_hex()}, {"base58", address->to_base58()}};
+  out << common::json_to_string(result) << "\n";
+  return kExitOk;
+}
+
+int address(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() != 2) return invalid(err, "usage: tronrelayctl address HEX_OR_BASE58");
+  auto parsed = common::Address::parse(trim(args[1]));
+  if (!parsed.ok()) return invalid(err, parsed.error().message);
+  boost::json::object result{{"hex", parsed->to_hex()}, {"base58", parsed->to_base58()}};
+  out << common::json_to_string(result) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_ctl(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            std::ostream& err) {
+  // Hostile input must give one clean error line, not protobuf's own log chatter on stderr.
+  google::protobuf::SetLogHandler(nullptr);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    (args.empty() ? err : out) << kUsage;
+    return args.empty() ? kExitInvalid : kExitOk;
+  }
+  if (args[0] == "tx" && args.size() >= 2 && args[1] == "inspect") return tx_inspect(args, in, out, err);
+  if (args[0] == "key" && args.size() >= 2 && args[1] == "address") return key_address(args, out, err);
+  if (args[0] == "address") return address(args, out, err);
+  return invalid(err, "unknown command '" + args[0] + "' (try --help)");
+}
+
+}  // namespace relay::daemon
