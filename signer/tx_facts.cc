@@ -39,10 +39,10 @@ common::Error invalid(std::string message) {
   return make_error("invalid_transaction", std::move(message));
 }
 
-// Reads every field of `data`, calling `on_field`; a repeated singular field is an error because two
-// decoders could disagree on which copy wins.
+// Reads every field of `data`, calling `on_field`. A field in `singular` that appears twice is an
+// error: protobuf takes the last copy, and a signer must not rely on every decoder agreeing.
 template <typename F>
-common::Status for_each_field(ByteView data, F&& on_field) {
+common::Status for_each_field(ByteView data, uint64_t singular, F&& on_field) {
   WireReader reader(data);
   uint64_t seen = 0;
   while (true) {
@@ -50,7 +50,7 @@ common::Status for_each_field(ByteView data, F&& on_field) {
     if (!field.ok()) return field.error();
     if (!field->has_value()) return {};
     const WireField& f = **field;
-    if (f.number < 64) {
+    if (f.number < 64 && (singular & (uint64_t{1} << f.number))) {
       if (seen & (uint64_t{1} << f.number)) {
         return invalid("field " + std::to_string(f.number) + " appears twice");
       }
@@ -58,6 +58,14 @@ common::Status for_each_field(ByteView data, F&& on_field) {
     }
     RELAY_TRY_STATUS(on_field(f));
   }
+}
+
+uint64_t bits(std::initializer_list<uint32_t> numbers) {
+  uint64_t out = 0;
+  for (uint32_t n : numbers) {
+    if (n != 0) out |= uint64_t{1} << n;
+  }
+  return out;
 }
 
 common::Status expect(const WireField& f, WireType type) {
@@ -72,7 +80,7 @@ Result<TxFacts> read_tx_facts(ByteView raw_data) {
   facts.txid = common::sha256(raw_data);
   ByteView contract;
   int contracts = 0;
-  RELAY_TRY_STATUS(for_each_field(raw_data, [&](const WireField& f) -> common::Status {
+  RELAY_TRY_STATUS(for_each_field(raw_data, bits({8, 11, 18}), [&](const WireField& f) -> common::Status {
     switch (f.number) {
       case 8:
         RELAY_TRY_STATUS(expect(f, WireType::kVarint));
@@ -98,7 +106,7 @@ Result<TxFacts> read_tx_facts(ByteView raw_data) {
 
   ByteView any;
   bool has_type = false;
-  RELAY_TRY_STATUS(for_each_field(contract, [&](const WireField& f) -> common::Status {
+  RELAY_TRY_STATUS(for_each_field(contract, bits({1, 2, 5}), [&](const WireField& f) -> common::Status {
     if (f.number == 1) {
       RELAY_TRY_STATUS(expect(f, WireType::kVarint));
       facts.contract_type = static_cast<int>(f.varint);
@@ -125,7 +133,7 @@ Result<TxFacts> read_tx_facts(ByteView raw_data) {
 
   std::string_view type_url;
   ByteView value;
-  RELAY_TRY_STATUS(for_each_field(any, [&](const WireField& f) -> common::Status {
+  RELAY_TRY_STATUS(for_each_field(any, bits({1, 2}), [&](const WireField& f) -> common::Status {
     if (f.number == 1) {
       RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
       type_url = common::as_chars(f.bytes);
@@ -141,7 +149,7 @@ Result<TxFacts> read_tx_facts(ByteView raw_data) {
   }
 
   bool has_owner = false;
-  RELAY_TRY_STATUS(for_each_field(value, [&](const WireField& f) -> common::Status {
+  RELAY_TRY_STATUS(for_each_field(value, bits({1, shape->amount_field}), [&](const WireField& f) -> common::Status {
     if (f.number == 1) {
       RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
       auto owner = common::Address::from_bytes(f.bytes);
