@@ -16,8 +16,9 @@ namespace {
 
 common::Error invalid(std::string message) { return make_error("invalid_transaction", std::move(message)); }
 
-// A signed Transaction has only fields 1 (raw_data, once), 2 (signatures) and 5 (ret, from nodes),
-// all length-delimited; a bare raw always has varint fields (expiration = 8) and more.
+// A signed Transaction holds raw_data (1) once, signatures (2), the node's ret (5) and, from some
+// nodes, further unknown length-delimited fields; none of it is a varint. A bare raw always carries
+// its header (ref_block_hash 4, expiration 8, contract 11, ...), which a Transaction never has.
 bool looks_like_envelope(ByteView bytes) {
   common::WireReader reader(bytes);
   int raw_fields = 0;
@@ -27,11 +28,8 @@ bool looks_like_envelope(ByteView bytes) {
     if (!field->has_value()) break;
     const auto& f = **field;
     if (f.type != common::WireType::kLengthDelimited) return false;
-    if (f.number == 1) {
-      ++raw_fields;
-    } else if (f.number != 2 && f.number != 5) {
-      return false;
-    }
+    if (f.number == 1) ++raw_fields;
+    if (f.number == 4 || f.number == 11) return false;
   }
   return raw_fields == 1;
 }
