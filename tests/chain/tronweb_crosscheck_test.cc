@@ -221,7 +221,7 @@ Case make_case(Generator& g, int id, ContractType type) {
 
 std::string oracle_dir() {
   const char* dir = std::getenv("TRONRELAY_ORACLE_DIR");
-  return dir ? dir : std::string(PROJECT_SOURCE_DIR) + "/var/oracle";
+  return dir && *dir ? dir : std::string(PROJECT_SOURCE_DIR) + "/var/oracle";
 }
 
 TEST(TronWebCrossCheck, RandomTransactionsOfEveryTypeMatchByteForByte) {

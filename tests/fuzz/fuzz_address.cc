@@ -1,6 +1,6 @@
-// libFuzzer target: Address parsing and the Base58/Base58Check/hex codecs on arbitrary text. Whatever
-// parses must print back to the same address, and the codecs must be exact inverses, because
-// addresses are compared byte-wise in signing policies.
+// libFuzzer target: Address parsing and the Base58/Base58Check/hex codecs on arbitrary text.
+// Whatever parses must print back to the same address, and the codecs must be exact inverses,
+// because addresses are compared byte-wise in signing policies.
 #include <algorithm>
 #include <cctype>
 #include <cstddef>

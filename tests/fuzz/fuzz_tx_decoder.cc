@@ -1,8 +1,10 @@
 // libFuzzer target: Transaction::decode on arbitrary bytes (signed envelope or bare raw_data), then
 // everything downstream of a successful decode: txid, re-encoding, `tx inspect` and the java-tron
-// JSON form. A decoded transaction is what gets signed and broadcast, so every view of it must agree.
+// JSON form. A decoded transaction is what gets signed and broadcast, so every view of it must
+// agree.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -48,7 +50,8 @@ bool has_unknown_fields(const Message& message) {
 
 // The decoder keeps raw_data byte for byte, while JSON can only describe fields it knows in their
 // canonical encoding. Only when the input already is that encoding (no unknown fields, ascending
-// order, minimal varints, zero values omitted — at both protobuf levels) must JSON give the bytes back.
+// order, minimal varints, zero values omitted — at both protobuf levels) must JSON give the bytes
+// back.
 bool is_canonical(const Transaction& tx) {
   if (has_unknown_fields(tx.raw()) || has_unknown_fields(tx.parameter())) return false;
   std::string raw = tx.raw().SerializeAsString();
@@ -59,10 +62,11 @@ bool is_canonical(const Transaction& tx) {
   return tx.parameter().SerializeAsString() == tx.contract().parameter().value();
 }
 
-// The JSON parser is stricter than the decoder: address-typed fields (named "address" or "*_address",
-// as tx_json.cc decides) must hold a valid 0x41 address, and enums must name a known value. The
-// decoder checks only owner_address, so other fields may hold bytes the JSON form renders as plain
-// hex or a bare number and cannot read back. Such transactions are outside the round-trip promise.
+// The JSON parser is stricter than the decoder: address-typed fields (named "address" or
+// "*_address", as tx_json.cc decides) must hold a valid 0x41 address, and enums must name a known
+// value. The decoder checks only owner_address, so other fields may hold bytes the JSON form
+// renders as plain hex or a bare number and cannot read back. Such transactions are outside the
+// round-trip promise.
 bool is_json_representable(const Message& message) {
   const auto* reflection = message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
@@ -141,6 +145,13 @@ void check_json(const Transaction& tx) {
 }
 
 }  // namespace
+
+// Malformed UTF-8 in string fields makes libprotobuf log every rejected input; the fuzzer only
+// cares about the result, and the log would bury the one report that matters.
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto tx = Transaction::decode(ByteView(data, size));
