@@ -78,16 +78,18 @@ Bytes encode_trc20_transfer(const common::Address& to, const Uint256& amount) {
 }
 
 Result<Trc20Transfer> decode_trc20_transfer(ByteView data) {
-  if (data.size() < 4 || !std::equal(kTransferSelector.begin(), kTransferSelector.end(), data.begin())) {
+  if (data.size() < 4 ||
+      !std::equal(kTransferSelector.begin(), kTransferSelector.end(), data.begin())) {
     return make_error("not_trc20_transfer", "call data is not transfer(address,uint256)");
   }
   if (data.size() != 4 + 64) {
-    return make_error("not_trc20_transfer", "transfer call data must be 68 bytes, got " +
-                                                std::to_string(data.size()));
+    return make_error("not_trc20_transfer",
+                      "transfer call data must be 68 bytes, got " + std::to_string(data.size()));
   }
   auto word = data.subspan(4, 32);
-  bool clean_prefix = std::all_of(word.begin(), word.begin() + 11, [](uint8_t b) { return b == 0; }) &&
-                      (word[11] == 0 || word[11] == common::Address::kPrefix);
+  bool clean_prefix =
+      std::all_of(word.begin(), word.begin() + 11, [](uint8_t b) { return b == 0; }) &&
+      (word[11] == 0 || word[11] == common::Address::kPrefix);
   if (!clean_prefix) {
     return make_error("not_trc20_transfer", "recipient word has non-zero high bytes");
   }

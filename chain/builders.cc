@@ -43,10 +43,10 @@ Result<Transaction> finish(const TxHeader& header, ContractType type,
                            const google::protobuf::Message& parameter) {
   RELAY_TRY_STATUS(check_header(header));
   protocol::Transaction_raw raw;
-  raw.set_ref_block_bytes(std::string(header.tapos.ref_block_bytes.begin(),
-                                      header.tapos.ref_block_bytes.end()));
-  raw.set_ref_block_hash(std::string(header.tapos.ref_block_hash.begin(),
-                                     header.tapos.ref_block_hash.end()));
+  raw.set_ref_block_bytes(
+      std::string(header.tapos.ref_block_bytes.begin(), header.tapos.ref_block_bytes.end()));
+  raw.set_ref_block_hash(
+      std::string(header.tapos.ref_block_hash.begin(), header.tapos.ref_block_hash.end()));
   raw.set_expiration(header.expiration_ms);
   raw.set_data(header.memo);
   raw.set_timestamp(header.timestamp_ms);
@@ -54,7 +54,8 @@ Result<Transaction> finish(const TxHeader& header, ContractType type,
   auto* contract = raw.add_contract();
   contract->set_type(type);
   contract->set_permission_id(header.permission_id);
-  // PackFrom writes "type.googleapis.com/protocol.<Message>" because the .proto package is protocol.
+  // PackFrom writes "type.googleapis.com/protocol.<Message>" because the .proto package is
+  // protocol.
   contract->mutable_parameter()->PackFrom(parameter);
   return Transaction::from_raw(raw);
 }
@@ -139,8 +140,8 @@ Result<Transaction> build_unfreeze_balance_v2(const TxHeader& header, const Addr
 }
 
 Result<Transaction> build_delegate_resource(const TxHeader& header, const Address& owner,
-                                            const Address& receiver, Sun balance,
-                                            Resource resource, DelegateLock lock) {
+                                            const Address& receiver, Sun balance, Resource resource,
+                                            DelegateLock lock) {
   RELAY_TRY_STATUS(check_positive(balance, "balance"));
   RELAY_TRY_STATUS(check_resource(resource));
   if (owner == receiver) return bad_input("receiver must differ from owner");

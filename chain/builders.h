@@ -1,7 +1,7 @@
 // Builders for every transaction tronrelay creates. Each takes the header fields common to all
 // transactions (TaPoS reference, expiration, timestamp, fee_limit, memo, Permission_id) and the
-// contract's own fields, and returns a validated, unsigned Transaction whose bytes match java-tron's
-// and TronWeb's byte for byte.
+// contract's own fields, and returns a validated, unsigned Transaction whose bytes match
+// java-tron's and TronWeb's byte for byte.
 #pragma once
 
 #include <array>
@@ -76,7 +76,8 @@ common::Result<Transaction> build_undelegate_resource(const TxHeader& header,
 
 // Replaces the owner permission, the witness permission (SR accounts only) and all actives.
 common::Result<Transaction> build_account_permission_update(
-    const TxHeader& header, const common::Address& owner, const protocol::Permission& owner_permission,
+    const TxHeader& header, const common::Address& owner,
+    const protocol::Permission& owner_permission,
     const std::optional<protocol::Permission>& witness_permission,
     const std::vector<protocol::Permission>& actives);
 

@@ -9,7 +9,8 @@ std::string contract_type_name(int type) {
 
 std::optional<ContractType> contract_type_from_name(std::string_view name) {
   ContractType out;
-  if (!protocol::Transaction_Contract_ContractType_Parse(std::string(name), &out)) return std::nullopt;
+  if (!protocol::Transaction_Contract_ContractType_Parse(std::string(name), &out))
+    return std::nullopt;
   return out;
 }
 

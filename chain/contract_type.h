@@ -20,7 +20,8 @@ std::optional<ContractType> contract_type_from_name(std::string_view name);
 bool is_known_contract_type(int type);
 
 // The message that carries a type's parameters, for the types tronrelay builds and decodes
-// (Transfer, TriggerSmartContract, AccountPermissionUpdate and the Stake 2.0 family). Null otherwise.
+// (Transfer, TriggerSmartContract, AccountPermissionUpdate and the Stake 2.0 family). Null
+// otherwise.
 const google::protobuf::Descriptor* contract_descriptor(int type);
 
 std::string resource_name(Resource resource);

@@ -19,8 +19,8 @@ json::object address_json(const common::Address& address) {
 }
 
 json::value bytes_field_json(const FieldDescriptor* field, const std::string& bytes) {
-  bool address_like = field->name() == "address" ||
-                      field->name().find("_address") != std::string::npos;
+  bool address_like =
+      field->name() == "address" || field->name().find("_address") != std::string::npos;
   if (address_like) {
     auto address = common::Address::from_bytes(common::as_bytes(bytes));
     if (address.ok()) return address_json(*address);
@@ -32,7 +32,11 @@ bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+    size_t extra = c < 0x80           ? 0
+                   : (c >> 5) == 0x6  ? 1
+                   : (c >> 4) == 0xe  ? 2
+                   : (c >> 3) == 0x1e ? 3
+                                      : 9;
     if (extra == 9 || i + extra >= s.size() + (extra == 0 ? 1 : 0)) {
       if (extra != 0) return false;
     }
@@ -92,7 +96,8 @@ json::object contract_json(const Message& message) {
         }
         out[name] = std::move(items);
       } else if (r->HasField(message, field)) {
-        out[name] = permission_json(static_cast<const protocol::Permission&>(r->GetMessage(message, field)));
+        out[name] = permission_json(
+            static_cast<const protocol::Permission&>(r->GetMessage(message, field)));
       }
       continue;
     }

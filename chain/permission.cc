@@ -7,8 +7,8 @@
 namespace relay::chain {
 
 using common::Address;
-using common::ByteView;
 using common::Bytes;
+using common::ByteView;
 using common::make_error;
 using common::Result;
 
@@ -45,7 +45,8 @@ std::vector<int> operations_contract_types(ByteView operations) {
 }
 
 bool operations_allow(ByteView operations, int contract_type) {
-  if (contract_type < 0 || static_cast<size_t>(contract_type / 8) >= operations.size()) return false;
+  if (contract_type < 0 || static_cast<size_t>(contract_type / 8) >= operations.size())
+    return false;
   return (operations[contract_type / 8] & (1u << (contract_type % 8))) != 0;
 }
 
@@ -107,7 +108,8 @@ common::Status validate_permission(const protocol::Permission& p, int total_sign
   if (p.type() == protocol::Permission::Witness && p.keys_size() != 1) {
     return invalid_permission("Witness permission's key count should be 1");
   }
-  if (p.threshold() <= 0) return invalid_permission("permission's threshold should be greater than 0");
+  if (p.threshold() <= 0)
+    return invalid_permission("permission's threshold should be greater than 0");
   if (p.permission_name().size() > 32) return invalid_permission("permission's name is too long");
   if (p.parent_id() != 0) return invalid_permission("permission's parent should be owner");
 
@@ -199,9 +201,9 @@ common::Status check_permission(const AccountPermissions& account, const Transac
   }
 
   if (signatures.size() > static_cast<size_t>(permission->keys_size())) {
-    return rejected("Signature count is " + std::to_string(signatures.size()) +
-                    " more than key counts of permission : " +
-                    std::to_string(permission->keys_size()));
+    return rejected(
+        "Signature count is " + std::to_string(signatures.size()) +
+        " more than key counts of permission : " + std::to_string(permission->keys_size()));
   }
   std::map<std::string, int64_t> weights;
   for (const auto& key : permission->keys()) weights[key.address()] = key.weight();
@@ -212,7 +214,8 @@ common::Status check_permission(const AccountPermissions& account, const Transac
     if (signature.size() < common::kSignatureSize) {
       return rejected("Signature size is " + std::to_string(signature.size()));
     }
-    auto signer = common::recover_signer(tx.txid(), ByteView(signature).first(common::kSignatureSize));
+    auto signer =
+        common::recover_signer(tx.txid(), ByteView(signature).first(common::kSignatureSize));
     if (!signer.ok()) return rejected(signer.error().message);
     auto weight = weights.find(std::string(signer->bytes().begin(), signer->bytes().end()));
     if (weight == weights.end()) {

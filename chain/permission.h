@@ -1,6 +1,6 @@
 // Account permissions (multi-sign): building Permission messages for AccountPermissionUpdate with
-// java-tron's validation rules, the 32-byte operations bitmap, and the check java-tron runs on every
-// signed transaction — used by the devnet at broadcast and by the relay's pre-flight.
+// java-tron's validation rules, the 32-byte operations bitmap, and the check java-tron runs on
+// every signed transaction — used by the devnet at broadcast and by the relay's pre-flight.
 #pragma once
 
 #include <optional>

@@ -7,14 +7,16 @@
 
 namespace relay::chain {
 
-using common::ByteView;
 using common::Bytes;
+using common::ByteView;
 using common::make_error;
 using common::Result;
 
 namespace {
 
-common::Error invalid(std::string message) { return make_error("invalid_transaction", std::move(message)); }
+common::Error invalid(std::string message) {
+  return make_error("invalid_transaction", std::move(message));
+}
 
 // A signed Transaction holds raw_data (1) once, signatures (2), the node's ret (5) and, from some
 // nodes, further unknown length-delimited fields; none of it is a varint. A bare raw always carries
@@ -57,7 +59,7 @@ Result<Transaction> Transaction::decode_signed(ByteView bytes) {
   }
   if (envelope.raw_data().empty()) return invalid("transaction has no raw_data");
   RELAY_ASSIGN_OR_RETURN(Transaction tx, from_raw_bytes(Bytes(envelope.raw_data().begin(),
-                                                                envelope.raw_data().end())));
+                                                              envelope.raw_data().end())));
   for (const auto& sig : envelope.signature()) tx.signatures_.emplace_back(sig.begin(), sig.end());
   return tx;
 }
@@ -94,9 +96,9 @@ Result<Transaction> Transaction::from_raw_bytes(Bytes raw_bytes) {
   const google::protobuf::Descriptor* descriptor = contract_descriptor(type);
   if (descriptor == nullptr) {
     std::string name = contract_type_name(type);
-    return make_error("unsupported_contract",
-                      "contract type " + std::to_string(type) +
-                          (name.empty() ? "" : " (" + name + ")") + " is not supported");
+    return make_error("unsupported_contract", "contract type " + std::to_string(type) +
+                                                  (name.empty() ? "" : " (" + name + ")") +
+                                                  " is not supported");
   }
   std::string expected_url = std::string(kTypeUrlPrefix) + descriptor->name();
   if (contract.parameter().type_url() != expected_url) {

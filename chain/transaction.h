@@ -1,6 +1,6 @@
 // Transaction: one TRON transaction as tronrelay holds it — the raw_data bytes exactly as hashed
-// (built here or received), their parsed form, the txid and the signatures. Decoding checks what every
-// later step relies on: one contract of a supported type, a matching Any type_url, a parsable
+// (built here or received), their parsed form, the txid and the signatures. Decoding checks what
+// every later step relies on: one contract of a supported type, a matching Any type_url, a parsable
 // parameter message with a valid owner address, and TRON's size limit.
 #pragma once
 
@@ -18,7 +18,8 @@ class Transaction {
   // java-tron refuses transactions over 500 KiB (TOO_BIG_TRANSACTION_ERROR).
   static constexpr size_t kMaxSize = 500 * 1024;
 
-  // Serializes `raw` (canonical protobuf: ascending field numbers, zero values omitted) and validates.
+  // Serializes `raw` (canonical protobuf: ascending field numbers, zero values omitted) and
+  // validates.
   static common::Result<Transaction> from_raw(const protocol::Transaction_raw& raw);
   // A whole signed Transaction (raw_data = field 1, signatures = field 2) as sent to broadcasthex.
   static common::Result<Transaction> decode_signed(common::ByteView bytes);

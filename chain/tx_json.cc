@@ -20,7 +20,8 @@ namespace {
 
 bool is_address_field(const FieldDescriptor* field) {
   const std::string& name = field->name();
-  return name == "address" || (name.size() >= 7 && name.compare(name.size() - 7, 7, "address") == 0);
+  return name == "address" ||
+         (name.size() >= 7 && name.compare(name.size() - 7, 7, "address") == 0);
 }
 
 bool is_any(const Descriptor* descriptor) {
@@ -52,8 +53,8 @@ json::value scalar_to_json(const Message& message, const FieldDescriptor* field,
       return json::string(value->name());
     }
     case FieldDescriptor::CPPTYPE_STRING: {
-      std::string s = repeated ? r->GetRepeatedString(message, field, index)
-                               : r->GetString(message, field);
+      std::string s =
+          repeated ? r->GetRepeatedString(message, field, index) : r->GetString(message, field);
       if (field->type() == FieldDescriptor::TYPE_STRING) return json::string(s);
       if (options.visible && is_address_field(field)) {
         auto address = common::Address::from_bytes(common::as_bytes(s));
@@ -62,8 +63,8 @@ json::value scalar_to_json(const Message& message, const FieldDescriptor* field,
       return json::string(common::to_hex(common::as_bytes(s)));
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
-      const Message& sub = repeated ? r->GetRepeatedMessage(message, field, index)
-                                    : r->GetMessage(message, field);
+      const Message& sub =
+          repeated ? r->GetRepeatedMessage(message, field, index) : r->GetMessage(message, field);
       if (is_any(field->message_type())) return any_to_json(sub, options);
       return message_to_json(sub, options);
     }
@@ -285,8 +286,7 @@ Result<Transaction> transaction_from_json(const json::object& json) {
   protocol::Transaction_raw raw;
   auto status = message_from_json(*raw_json, &raw);
   if (!status.ok()) {
-    return make_error("invalid_request",
-                      (raw_value ? "raw_data." : "") + status.error().message);
+    return make_error("invalid_request", (raw_value ? "raw_data." : "") + status.error().message);
   }
   RELAY_ASSIGN_OR_RETURN(Transaction tx, Transaction::from_raw(raw));
   if (raw_value == nullptr) return tx;

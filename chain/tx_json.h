@@ -1,6 +1,7 @@
-// java-tron's HTTP JSON form of transactions (JsonFormat): field names as in the .proto, bytes as hex
-// (or Base58 addresses with visible=true), enums by name, int64 as numbers, zero fields omitted.
-// Rendering serves the devnet and the API; parsing accepts what /wallet/broadcasttransaction accepts.
+// java-tron's HTTP JSON form of transactions (JsonFormat): field names as in the .proto, bytes as
+// hex (or Base58 addresses with visible=true), enums by name, int64 as numbers, zero fields
+// omitted. Rendering serves the devnet and the API; parsing accepts what
+// /wallet/broadcasttransaction accepts.
 #pragma once
 
 #include <boost/json.hpp>
@@ -15,7 +16,7 @@ struct JsonOptions {
 
 // Any of our protobuf messages (contract parameters, Permission, ...) as a JSON object.
 boost::json::object message_to_json(const google::protobuf::Message& message,
-                                     JsonOptions options = {});
+                                    JsonOptions options = {});
 // raw_data as java-tron renders it: {"contract":[{"parameter":{"value":…,"type_url":…},"type":…}],
 // "ref_block_bytes":…, …}.
 boost::json::object raw_to_json(const Transaction& tx, JsonOptions options = {});
@@ -23,9 +24,10 @@ boost::json::object raw_to_json(const Transaction& tx, JsonOptions options = {})
 // gettransactionbyid return.
 boost::json::object transaction_to_json(const Transaction& tx, JsonOptions options = {});
 
-// Fills `message` from JSON; unknown keys, wrong types and out-of-range values are errors naming the
-// field path. Address fields take hex or Base58 whatever `visible` says.
-common::Status message_from_json(const boost::json::object& json, google::protobuf::Message* message);
+// Fills `message` from JSON; unknown keys, wrong types and out-of-range values are errors naming
+// the field path. Address fields take hex or Base58 whatever `visible` says.
+common::Status message_from_json(const boost::json::object& json,
+                                 google::protobuf::Message* message);
 // Rebuilds a transaction from java-tron JSON ({"raw_data":…,"signature":[…]} or a bare raw_data
 // object). As on a node, the bytes come from the JSON alone; `raw_data_hex` and `txID`, if present,
 // must agree with them.

@@ -34,7 +34,8 @@ Result<Address> Address::from_base58(std::string_view text) {
                    std::to_string(decoded->size()));
   }
   if ((*decoded)[0] != kPrefix) {
-    return invalid("address prefix must be 0x41, got 0x" + common::to_hex(ByteView(decoded->data(), 1)));
+    return invalid("address prefix must be 0x41, got 0x" +
+                   common::to_hex(ByteView(decoded->data(), 1)));
   }
   auto checked = base58check_decode(text);
   if (!checked.ok()) return invalid("address checksum does not match");

@@ -1,5 +1,6 @@
-// Address: a TRON account id as the chain stores it (21 bytes: 0x41 ‖ 20-byte id), with its two text
-// forms, Base58Check ("T…", 34 chars) and 42-char hex ("41…"). Parsing tells exactly what is wrong.
+// Address: a TRON account id as the chain stores it (21 bytes: 0x41 ‖ 20-byte id), with its two
+// text forms, Base58Check ("T…", 34 chars) and 42-char hex ("41…"). Parsing tells exactly what is
+// wrong.
 #pragma once
 
 #include <array>
@@ -25,7 +26,8 @@ class Address {
   static Result<Address> from_bytes(ByteView bytes);
   // The 20-byte account id (ABI words, EVM-style addresses); the prefix is added.
   static Address from_id20(ByteView id20);
-  // From an uncompressed secp256k1 public key 04 ‖ X ‖ Y: 0x41 ‖ last 20 bytes of Keccak-256(X ‖ Y).
+  // From an uncompressed secp256k1 public key 04 ‖ X ‖ Y: 0x41 ‖ last 20 bytes of Keccak-256(X ‖
+  // Y).
   static Result<Address> from_public_key(ByteView uncompressed65);
 
   std::string to_base58() const;

@@ -1,5 +1,6 @@
-// Clock: the one source of "now" for everything that depends on time (tx expiration, leases, timers).
-// Production code gets SystemClock; tests get ManualClock and move time themselves instead of sleeping.
+// Clock: the one source of "now" for everything that depends on time (tx expiration, leases,
+// timers). Production code gets SystemClock; tests get ManualClock and move time themselves instead
+// of sleeping.
 #pragma once
 
 #include <chrono>

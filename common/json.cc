@@ -69,6 +69,8 @@ Result<bool> json_get_bool_or(const boost::json::object& object, std::string_vie
   return value->as_bool();
 }
 
-std::string json_to_string(const boost::json::value& value) { return boost::json::serialize(value); }
+std::string json_to_string(const boost::json::value& value) {
+  return boost::json::serialize(value);
+}
 
 }  // namespace relay::common

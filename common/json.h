@@ -1,5 +1,5 @@
-// JSON helpers on Boost.JSON for the shapes tronrelay reads and writes: int64 amounts that must never
-// pass through a double, strict field access with errors naming the field.
+// JSON helpers on Boost.JSON for the shapes tronrelay reads and writes: int64 amounts that must
+// never pass through a double, strict field access with errors naming the field.
 #pragma once
 
 #include <boost/json.hpp>

@@ -46,7 +46,8 @@ Result<std::optional<WireField>> WireReader::next() {
     case 2: {
       field.type = WireType::kLengthDelimited;
       RELAY_ASSIGN_OR_RETURN(uint64_t length, read_varint());
-      if (length > data_.size() - pos_) return malformed("length-delimited field runs past the end");
+      if (length > data_.size() - pos_)
+        return malformed("length-delimited field runs past the end");
       field.bytes = data_.subspan(pos_, length);
       pos_ += length;
       break;

@@ -1,6 +1,7 @@
-// WireReader: walks the top-level fields of one protobuf-encoded message without a schema. The signer
-// uses it to read what it is asked to sign straight from the bytes it hashes, so its policy never
-// depends on someone else's decoder. Groups (wire types 3/4) are refused: TRON never uses them.
+// WireReader: walks the top-level fields of one protobuf-encoded message without a schema. The
+// signer uses it to read what it is asked to sign straight from the bytes it hashes, so its policy
+// never depends on someone else's decoder. Groups (wire types 3/4) are refused: TRON never uses
+// them.
 #pragma once
 
 #include <cstdint>

@@ -81,15 +81,16 @@ using Status = Result<void>;
 }  // namespace relay::common
 
 // Propagates an error from an expression returning Result<...>; evaluates to nothing on success.
-#define RELAY_TRY_STATUS(expr)                                 \
-  do {                                                         \
-    auto relay_try_result_ = (expr);                           \
+#define RELAY_TRY_STATUS(expr)                                     \
+  do {                                                             \
+    auto relay_try_result_ = (expr);                               \
     if (!relay_try_result_.ok()) return relay_try_result_.error(); \
   } while (0)
 
 #define RELAY_CONCAT_INNER(a, b) a##b
 #define RELAY_CONCAT(a, b) RELAY_CONCAT_INNER(a, b)
-// `RELAY_ASSIGN_OR_RETURN(auto x, f());` binds the value of a successful Result or returns its error.
+// `RELAY_ASSIGN_OR_RETURN(auto x, f());` binds the value of a successful Result or returns its
+// error.
 #define RELAY_ASSIGN_OR_RETURN(decl, expr) \
   RELAY_ASSIGN_OR_RETURN_IMPL(RELAY_CONCAT(relay_result_, __LINE__), decl, expr)
 #define RELAY_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr) \

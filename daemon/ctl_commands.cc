@@ -18,7 +18,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tronrelayctl <command>\n"
-    "  tx inspect HEX|-            decode a signed transaction or raw_data (hex or java-tron JSON)\n"
+    "  tx inspect HEX|-            decode a signed transaction or raw_data (hex or java-tron "
+    "JSON)\n"
     "  key address --key-file F    print the address of the private key in F\n"
     "  address HEX_OR_BASE58       print an address in both forms\n";
 
@@ -100,8 +101,10 @@ int run_ctl(const std::vector<std::string>& args, std::istream& in, std::ostream
     (args.empty() ? err : out) << kUsage;
     return args.empty() ? kExitInvalid : kExitOk;
   }
-  if (args[0] == "tx" && args.size() >= 2 && args[1] == "inspect") return tx_inspect(args, in, out, err);
-  if (args[0] == "key" && args.size() >= 2 && args[1] == "address") return key_address(args, out, err);
+  if (args[0] == "tx" && args.size() >= 2 && args[1] == "inspect")
+    return tx_inspect(args, in, out, err);
+  if (args[0] == "key" && args.size() >= 2 && args[1] == "address")
+    return key_address(args, out, err);
   if (args[0] == "address") return address(args, out, err);
   return invalid(err, "unknown command '" + args[0] + "' (try --help)");
 }

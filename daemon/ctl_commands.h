@@ -1,5 +1,5 @@
-// The subcommands of tronrelayctl, as functions from arguments and streams to an exit code, so tests
-// run them in-process. Exit codes: 0 success, 2 invalid input or usage (one line on stderr).
+// The subcommands of tronrelayctl, as functions from arguments and streams to an exit code, so
+// tests run them in-process. Exit codes: 0 success, 2 invalid input or usage (one line on stderr).
 #pragma once
 
 #include <iosfwd>

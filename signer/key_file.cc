@@ -54,7 +54,8 @@ Result<SecretKey> load_key_file(const std::string& path) {
 Result<SecretKey> load_credential(const std::string& name) {
   const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
   if (dir == nullptr || *dir == '\0') {
-    return make_error("key_file", "CREDENTIALS_DIRECTORY is not set (is LoadCredential= configured?)");
+    return make_error("key_file",
+                      "CREDENTIALS_DIRECTORY is not set (is LoadCredential= configured?)");
   }
   if (name.empty() || name.find('/') != std::string::npos) {
     return make_error("key_file", "credential name must be a plain file name");

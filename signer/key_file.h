@@ -1,5 +1,6 @@
-// Loading the relayer's (and own pools') private keys from where operators keep them: a hex key file
-// that only its owner may read, or a systemd credential ($CREDENTIALS_DIRECTORY, LoadCredential=).
+// Loading the relayer's (and own pools') private keys from where operators keep them: a hex key
+// file that only its owner may read, or a systemd credential ($CREDENTIALS_DIRECTORY,
+// LoadCredential=).
 #pragma once
 
 #include <string>

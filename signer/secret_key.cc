@@ -18,7 +18,8 @@ namespace {
 size_t page_size() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
 uint8_t* allocate_secret_page() {
-  void* page = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* page =
+      mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) throw std::bad_alloc();
   // Best effort: mlock can fail under a low RLIMIT_MEMLOCK; the key is still wiped and undumped.
   (void)mlock(page, page_size());
@@ -60,8 +61,8 @@ void SecretKey::release() {
 
 Result<SecretKey> SecretKey::from_bytes(common::ByteView bytes32) {
   if (bytes32.size() != 32) {
-    return make_error("invalid_key", "private key must be 32 bytes, got " +
-                                         std::to_string(bytes32.size()));
+    return make_error("invalid_key",
+                      "private key must be 32 bytes, got " + std::to_string(bytes32.size()));
   }
   SecretKey key;
   std::copy(bytes32.begin(), bytes32.end(), key.bytes_);
@@ -73,18 +74,20 @@ Result<SecretKey> SecretKey::from_bytes(common::ByteView bytes32) {
 }
 
 Result<SecretKey> SecretKey::from_hex(std::string_view hex) {
-  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.front()))) hex.remove_prefix(1);
+  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.front())))
+    hex.remove_prefix(1);
   while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.remove_suffix(1);
   if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
   if (hex.size() != 64) {
-    return make_error("invalid_key", "private key must be 64 hex characters, got " +
-                                         std::to_string(hex.size()));
+    return make_error("invalid_key",
+                      "private key must be 64 hex characters, got " + std::to_string(hex.size()));
   }
   SecretKey key;
   for (size_t i = 0; i < 32; ++i) {
     int hi = hex_nibble(hex[2 * i]);
     int lo = hex_nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return make_error("invalid_key", "private key contains a non-hex character");
+    if (hi < 0 || lo < 0)
+      return make_error("invalid_key", "private key contains a non-hex character");
     key.bytes_[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   if (!secp256k1_ec_seckey_verify(secp256k1_context_static, key.bytes_)) {

@@ -1,6 +1,6 @@
-// Signer: the only component that turns a transaction into a signature. LocalSigner holds one key and
-// one policy; it reads the transaction's facts from the raw bytes itself, asks the policy, and only
-// then signs the SHA-256 of those same bytes (the txid) with RFC 6979 and low-s.
+// Signer: the only component that turns a transaction into a signature. LocalSigner holds one key
+// and one policy; it reads the transaction's facts from the raw bytes itself, asks the policy, and
+// only then signs the SHA-256 of those same bytes (the txid) with RFC 6979 and low-s.
 #pragma once
 
 #include <memory>

@@ -69,7 +69,8 @@ uint64_t bits(std::initializer_list<uint32_t> numbers) {
 }
 
 common::Status expect(const WireField& f, WireType type) {
-  if (f.type != type) return invalid("field " + std::to_string(f.number) + " has the wrong wire type");
+  if (f.type != type)
+    return invalid("field " + std::to_string(f.number) + " has the wrong wire type");
   return {};
 }
 
@@ -80,46 +81,48 @@ Result<TxFacts> read_tx_facts(ByteView raw_data) {
   facts.txid = common::sha256(raw_data);
   ByteView contract;
   int contracts = 0;
-  RELAY_TRY_STATUS(for_each_field(raw_data, bits({8, 11, 18}), [&](const WireField& f) -> common::Status {
-    switch (f.number) {
-      case 8:
-        RELAY_TRY_STATUS(expect(f, WireType::kVarint));
-        facts.expiration_ms = static_cast<int64_t>(f.varint);
-        break;
-      case 11:
-        RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
-        contract = f.bytes;
-        ++contracts;
-        break;
-      case 18:
-        RELAY_TRY_STATUS(expect(f, WireType::kVarint));
-        facts.fee_limit_sun = static_cast<int64_t>(f.varint);
-        break;
-      default:
-        break;
-    }
-    return {};
-  }));
+  RELAY_TRY_STATUS(
+      for_each_field(raw_data, bits({8, 11, 18}), [&](const WireField& f) -> common::Status {
+        switch (f.number) {
+          case 8:
+            RELAY_TRY_STATUS(expect(f, WireType::kVarint));
+            facts.expiration_ms = static_cast<int64_t>(f.varint);
+            break;
+          case 11:
+            RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
+            contract = f.bytes;
+            ++contracts;
+            break;
+          case 18:
+            RELAY_TRY_STATUS(expect(f, WireType::kVarint));
+            facts.fee_limit_sun = static_cast<int64_t>(f.varint);
+            break;
+          default:
+            break;
+        }
+        return {};
+      }));
   if (contracts != 1) {
     return invalid("transaction must carry exactly one contract, got " + std::to_string(contracts));
   }
 
   ByteView any;
   bool has_type = false;
-  RELAY_TRY_STATUS(for_each_field(contract, bits({1, 2, 5}), [&](const WireField& f) -> common::Status {
-    if (f.number == 1) {
-      RELAY_TRY_STATUS(expect(f, WireType::kVarint));
-      facts.contract_type = static_cast<int>(f.varint);
-      has_type = true;
-    } else if (f.number == 2) {
-      RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
-      any = f.bytes;
-    } else if (f.number == 5) {
-      RELAY_TRY_STATUS(expect(f, WireType::kVarint));
-      facts.permission_id = static_cast<int32_t>(f.varint);
-    }
-    return {};
-  }));
+  RELAY_TRY_STATUS(
+      for_each_field(contract, bits({1, 2, 5}), [&](const WireField& f) -> common::Status {
+        if (f.number == 1) {
+          RELAY_TRY_STATUS(expect(f, WireType::kVarint));
+          facts.contract_type = static_cast<int>(f.varint);
+          has_type = true;
+        } else if (f.number == 2) {
+          RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
+          any = f.bytes;
+        } else if (f.number == 5) {
+          RELAY_TRY_STATUS(expect(f, WireType::kVarint));
+          facts.permission_id = static_cast<int32_t>(f.varint);
+        }
+        return {};
+      }));
   if (!has_type) facts.contract_type = 0;
 
   const ContractShape* shape = nullptr;
@@ -149,19 +152,20 @@ Result<TxFacts> read_tx_facts(ByteView raw_data) {
   }
 
   bool has_owner = false;
-  RELAY_TRY_STATUS(for_each_field(value, bits({1, shape->amount_field}), [&](const WireField& f) -> common::Status {
-    if (f.number == 1) {
-      RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
-      auto owner = common::Address::from_bytes(f.bytes);
-      if (!owner.ok()) return invalid("owner_address: " + owner.error().message);
-      facts.owner = *owner;
-      has_owner = true;
-    } else if (shape->amount_field != 0 && f.number == shape->amount_field) {
-      RELAY_TRY_STATUS(expect(f, WireType::kVarint));
-      facts.amount_sun = static_cast<int64_t>(f.varint);
-    }
-    return {};
-  }));
+  RELAY_TRY_STATUS(for_each_field(
+      value, bits({1, shape->amount_field}), [&](const WireField& f) -> common::Status {
+        if (f.number == 1) {
+          RELAY_TRY_STATUS(expect(f, WireType::kLengthDelimited));
+          auto owner = common::Address::from_bytes(f.bytes);
+          if (!owner.ok()) return invalid("owner_address: " + owner.error().message);
+          facts.owner = *owner;
+          has_owner = true;
+        } else if (shape->amount_field != 0 && f.number == shape->amount_field) {
+          RELAY_TRY_STATUS(expect(f, WireType::kVarint));
+          facts.amount_sun = static_cast<int64_t>(f.varint);
+        }
+        return {};
+      }));
   if (!has_owner) return invalid("contract has no owner_address");
   return facts;
 }

@@ -102,12 +102,12 @@ TEST(Decode, ContractCountTypeAndOwner) {
     raw.mutable_contract(0)->mutable_parameter()->PackFrom(c);
   }));
   EXPECT_NE(bad_owner.error().message.find("owner_address"), std::string::npos);
-  auto bad_value = Transaction::decode_raw(mutated_raw([](auto& raw) {
-    raw.mutable_contract(0)->mutable_parameter()->set_value("\xff\xff\xff");
-  }));
+  auto bad_value = Transaction::decode_raw(mutated_raw(
+      [](auto& raw) { raw.mutable_contract(0)->mutable_parameter()->set_value("\xff\xff\xff"); }));
   EXPECT_NE(bad_value.error().message.find("not a valid DelegateResourceContract"),
             std::string::npos);
-  auto bad_ref = Transaction::decode_raw(mutated_raw([](auto& raw) { raw.set_ref_block_hash("x"); }));
+  auto bad_ref =
+      Transaction::decode_raw(mutated_raw([](auto& raw) { raw.set_ref_block_hash("x"); }));
   EXPECT_NE(bad_ref.error().message.find("ref_block_hash"), std::string::npos);
 }
 
@@ -139,7 +139,8 @@ TEST(Builders, RefuseNonsense) {
 TEST(Builders, MemoAndPermissionIdChangeTheBytes) {
   const auto& v = vector_by_id("V1");
   TxHeader h;
-  auto tapos = TaposRef::from_block_id_hex(testing::vectors().at("ref_block").at("block_id").as_string());
+  auto tapos =
+      TaposRef::from_block_id_hex(testing::vectors().at("ref_block").at("block_id").as_string());
   h.tapos = *tapos;
   h.expiration_ms = 1751466492000;
   h.timestamp_ms = 1751466432000;

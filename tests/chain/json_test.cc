@@ -52,9 +52,9 @@ TEST(TxJson, RoundTripIncludingVisibleAddresses) {
     EXPECT_EQ(back->encode_signed(), tx->encode_signed());
   }
   auto visible = transaction_to_json(*tx, {.visible = true});
-  EXPECT_EQ(visible.at("raw_data").at("contract").at(0).at("parameter").at("value").at(
-                "owner_address"),
-            "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC");
+  EXPECT_EQ(
+      visible.at("raw_data").at("contract").at(0).at("parameter").at("value").at("owner_address"),
+      "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC");
 }
 
 TEST(TxJson, BadJsonIsAClearError) {

@@ -12,7 +12,9 @@ using testing::str;
 using testing::unhex;
 using testing::vector_by_id;
 
-Address k(const char* id) { return *Address::from_hex(testing::key_by_id(id).at("address_hex").as_string()); }
+Address k(const char* id) {
+  return *Address::from_hex(testing::key_by_id(id).at("address_hex").as_string());
+}
 
 TEST(Operations, BitmapsFromProtocolTable) {
   EXPECT_EQ(common::to_hex(*operations_bitmap({57, 58})),
@@ -28,12 +30,14 @@ TEST(Operations, BitmapsFromProtocolTable) {
 }
 
 TEST(PermissionBuilder, ValidationRulesWithJavaTronWording) {
-  auto relayer = PermissionBuilder::active("relayer").threshold(1).key(k("K2"), 1).allow(57).allow(58).build();
+  auto relayer =
+      PermissionBuilder::active("relayer").threshold(1).key(k("K2"), 1).allow(57).allow(58).build();
   ASSERT_TRUE(relayer.ok());
   EXPECT_EQ(relayer->type(), protocol::Permission::Active);
 
   auto message_of = [](PermissionBuilder b) { return b.build().error().message; };
-  EXPECT_EQ(message_of(PermissionBuilder::active("a").allow(57)), "key's count should be greater than 0");
+  EXPECT_EQ(message_of(PermissionBuilder::active("a").allow(57)),
+            "key's count should be greater than 0");
   EXPECT_EQ(message_of(PermissionBuilder::active("a").allow(57).key(k("K1"), 1).key(k("K1"), 1)),
             "address should be distinct in permission Active");
   EXPECT_EQ(message_of(PermissionBuilder::active("a").allow(57).key(k("K1"), 0)),
@@ -58,20 +62,27 @@ TEST(PermissionBuilder, ValidationRulesWithJavaTronWording) {
 AccountPermissions v5_account() {
   AccountPermissions account;
   account.owner = *PermissionBuilder::owner().threshold(1).key(k("K1"), 1).build();
-  auto relayer = *PermissionBuilder::active("relayer").threshold(1).key(k("K2"), 1).allow(57).allow(58).build();
+  auto relayer = *PermissionBuilder::active("relayer")
+                      .threshold(1)
+                      .key(k("K2"), 1)
+                      .allow(57)
+                      .allow(58)
+                      .build();
   relayer.set_id(2);
   account.actives.push_back(relayer);
   return account;
 }
 
-Transaction tx_of(const char* id) { return *Transaction::decode(unhex(vector_by_id(id).at("signed_tx_hex"))); }
+Transaction tx_of(const char* id) {
+  return *Transaction::decode(unhex(vector_by_id(id).at("signed_tx_hex")));
+}
 
 TEST(CheckPermission, RelayerSignsUnderPermissionTwo) {
   auto account = v5_account();
-  EXPECT_TRUE(check_permission(account, tx_of("V3")).ok());  // delegate, Permission_id 2, K2
-  EXPECT_TRUE(check_permission(account, tx_of("V4")).ok());  // undelegate
-  EXPECT_TRUE(check_permission(account, tx_of("V1")).ok());  // owner signs with id 0
-  EXPECT_TRUE(check_permission(account, tx_of("V1H")).ok()); // high-s accepted
+  EXPECT_TRUE(check_permission(account, tx_of("V3")).ok());   // delegate, Permission_id 2, K2
+  EXPECT_TRUE(check_permission(account, tx_of("V4")).ok());   // undelegate
+  EXPECT_TRUE(check_permission(account, tx_of("V1")).ok());   // owner signs with id 0
+  EXPECT_TRUE(check_permission(account, tx_of("V1H")).ok());  // high-s accepted
 }
 
 TEST(CheckPermission, RejectionsInJavaTronOrderAndWording) {
@@ -86,7 +97,8 @@ TEST(CheckPermission, RejectionsInJavaTronOrderAndWording) {
   auto status = check_permission(account, v1);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, "signature_rejected");
-  EXPECT_NE(status.error().message.find("but it is not contained of permission."), std::string::npos);
+  EXPECT_NE(status.error().message.find("but it is not contained of permission."),
+            std::string::npos);
 
   AccountPermissions no_actives = account;
   no_actives.actives.clear();

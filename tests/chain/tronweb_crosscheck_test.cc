@@ -1,7 +1,8 @@
-// Cross-check against an implementation we did not write: for seeded random inputs of every contract
-// type we build, TronWeb 6.5.1 (tests/oracle/tronweb_oracle.js, run under node) must produce the same
-// raw_data bytes, txid and signature as our builders and signer. The seed is printed; set
-// TRONRELAY_TEST_SEED to replay a run, TRONRELAY_CROSSCHECK_N to change the count per type.
+// Cross-check against an implementation we did not write: for seeded random inputs of every
+// contract type we build, TronWeb 6.5.1 (tests/oracle/tronweb_oracle.js, run under node) must
+// produce the same raw_data bytes, txid and signature as our builders and signer. The seed is
+// printed; set TRONRELAY_TEST_SEED to replay a run, TRONRELAY_CROSSCHECK_N to change the count per
+// type.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -35,7 +36,9 @@ class Generator {
   }
   bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
   // Amounts spread over every magnitude, not just the top of the range.
-  int64_t amount(int64_t lo = 1) { return std::max(lo, range(1, int64_t{1} << range(1, 53)) & kMaxSafeInteger); }
+  int64_t amount(int64_t lo = 1) {
+    return std::max(lo, range(1, int64_t{1} << range(1, 53)) & kMaxSafeInteger);
+  }
 
   Bytes bytes(size_t n) {
     Bytes out(n);
@@ -50,7 +53,8 @@ class Generator {
   }
   Address address() { return Address::from_id20(bytes(20)); }
   std::string memo() {
-    static const std::vector<std::string> pieces = {"lease", " ", "42", "énergie", "能量", "🔋", "0x12", "\t"};
+    static const std::vector<std::string> pieces = {"lease", " ", "42",   "énergie",
+                                                    "能量",  "🔋", "0x12", "\t"};
     std::string out;
     int n = static_cast<int>(range(1, 6));
     for (int i = 0; i < n; ++i) out += pieces[range(0, pieces.size() - 1)];
@@ -125,7 +129,8 @@ protocol::Permission random_permission(Generator& g, bool active) {
   }
   b.threshold(g.range(1, total));
   if (active) {
-    static const std::vector<int> types = {0, 1, 2, 4, 11, 12, 13, 30, 31, 33, 45, 46, 54, 55, 56, 57, 58, 59};
+    static const std::vector<int> types = {0,  1,  2,  4,  11, 12, 13, 30, 31,
+                                           33, 45, 46, 54, 55, 56, 57, 58, 59};
     int n = static_cast<int>(g.range(1, 6));
     for (int i = 0; i < n; ++i) b.allow(types[g.range(0, types.size() - 1)]);
   }
@@ -156,7 +161,8 @@ Case make_case(Generator& g, int id, ContractType type) {
     case protocol::Transaction_Contract::TriggerSmartContract: {
       std::string amount = g.uint256_decimal();
       h.fee_limit_sun = g.range(1, 15'000'000'000);
-      Address token = g.chance(0.5) ? *Address::parse("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t") : g.address();
+      Address token =
+          g.chance(0.5) ? *Address::parse("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t") : g.address();
       req["contract"] = token.to_hex();
       req["to"] = other.to_hex();
       req["amount"] = amount;
@@ -229,8 +235,9 @@ TEST(TronWebCrossCheck, RandomTransactionsOfEveryTypeMatchByteForByte) {
   if (const char* s = std::getenv("TRONRELAY_TEST_SEED")) seed = std::strtoull(s, nullptr, 10);
   int per_type = 200;
   if (const char* n = std::getenv("TRONRELAY_CROSSCHECK_N")) per_type = std::atoi(n);
-  std::printf("TronWeb cross-check: seed %llu (replay with TRONRELAY_TEST_SEED=%llu), %d per type\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), per_type);
+  std::printf(
+      "TronWeb cross-check: seed %llu (replay with TRONRELAY_TEST_SEED=%llu), %d per type\n",
+      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), per_type);
   ASSERT_TRUE(std::filesystem::exists(oracle_dir() + "/node_modules/tronweb"))
       << "TronWeb oracle missing in " << oracle_dir() << ": run tests/oracle/install.sh";
 
@@ -245,10 +252,12 @@ TEST(TronWebCrossCheck, RandomTransactionsOfEveryTypeMatchByteForByte) {
   Generator g(seed);
   std::vector<Case> cases;
   for (ContractType type : types) {
-    for (int i = 0; i < per_type; ++i) cases.push_back(make_case(g, static_cast<int>(cases.size()), type));
+    for (int i = 0; i < per_type; ++i)
+      cases.push_back(make_case(g, static_cast<int>(cases.size()), type));
   }
 
-  std::string input_path = ::testing::TempDir() + "/tronweb_crosscheck_" + std::to_string(seed) + ".jsonl";
+  std::string input_path =
+      ::testing::TempDir() + "/tronweb_crosscheck_" + std::to_string(seed) + ".jsonl";
   {
     std::ofstream input(input_path);
     for (const auto& c : cases) input << common::json_to_string(c.request) << "\n";
@@ -274,7 +283,8 @@ TEST(TronWebCrossCheck, RandomTransactionsOfEveryTypeMatchByteForByte) {
   for (auto& c : cases) {
     int id = static_cast<int>(c.request.at("id").as_int64());
     std::string type(c.request.at("type").as_string());
-    SCOPED_TRACE("case " + std::to_string(id) + " " + type + " request " + common::json_to_string(c.request));
+    SCOPED_TRACE("case " + std::to_string(id) + " " + type + " request " +
+                 common::json_to_string(c.request));
     const auto& answer = answers[id];
     ASSERT_FALSE(answer.contains("error")) << answer.at("error");
     ASSERT_TRUE(c.ours.ok()) << c.ours.error().message;
@@ -291,7 +301,8 @@ TEST(TronWebCrossCheck, RandomTransactionsOfEveryTypeMatchByteForByte) {
     EXPECT_EQ(common::to_hex(*sig), answer.at("signature").as_string());
     if (!::testing::Test::HasFailure()) ++matched[type];
   }
-  for (const auto& [type, count] : matched) std::printf("  %-34s %d/%d identical\n", type.c_str(), count, per_type);
+  for (const auto& [type, count] : matched)
+    std::printf("  %-34s %d/%d identical\n", type.c_str(), count, per_type);
   std::filesystem::remove(input_path);
 }
 

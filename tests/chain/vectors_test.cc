@@ -1,12 +1,13 @@
 // Every vector in shared/tron/vectors.json: our builders and signer must reproduce TronWeb's bytes,
 // txids and signatures exactly, and our decoder must read real-chain transactions.
+#include "tests/support/vectors.h"
+
 #include <gtest/gtest.h>
 
 #include "chain/builders.h"
 #include "chain/permission.h"
 #include "common/signature.h"
 #include "signer/signer.h"
-#include "tests/support/vectors.h"
 
 namespace relay::chain {
 namespace {
@@ -43,10 +44,9 @@ common::Result<Transaction> build_from_vector(const boost::json::object& v) {
   Address owner = addr(in.at("owner_address_hex"));
   switch (v.at("contract_type").as_int64()) {
     case 57:
-      return build_delegate_resource(h, owner, addr(in.at("receiver_address_hex")),
-                                     Sun(in.at("balance").as_int64()), resource_of(in),
-                                     DelegateLock{in.at("lock").as_bool(),
-                                                  in.at("lock_period").as_int64()});
+      return build_delegate_resource(
+          h, owner, addr(in.at("receiver_address_hex")), Sun(in.at("balance").as_int64()),
+          resource_of(in), DelegateLock{in.at("lock").as_bool(), in.at("lock_period").as_int64()});
     case 58:
       return build_undelegate_resource(h, owner, addr(in.at("receiver_address_hex")),
                                        Sun(in.at("balance").as_int64()), resource_of(in));

@@ -1,5 +1,5 @@
-// Transactions found in public code and docs (mainnet/Nile captures, wallet-cli and TronWeb logs) that
-// are not in the shared vectors: each must decode, hash to its published txid where one is
+// Transactions found in public code and docs (mainnet/Nile captures, wallet-cli and TronWeb logs)
+// that are not in the shared vectors: each must decode, hash to its published txid where one is
 // published, and show the fields its source shows.
 #include <gtest/gtest.h>
 
@@ -73,7 +73,8 @@ TEST(Wild, UndelegateBandwidthWithFeeLimit) {
   EXPECT_EQ(tx.raw().fee_limit(), 30'000'000);
   // Its JSON as the fixture shows it: BANDWIDTH (0) omitted, fee_limit present.
   auto json = raw_to_json(tx);
-  EXPECT_FALSE(json.at("contract").at(0).at("parameter").at("value").as_object().contains("resource"));
+  EXPECT_FALSE(
+      json.at("contract").at(0).at("parameter").at("value").as_object().contains("resource"));
   EXPECT_EQ(json.at("fee_limit"), 30000000);
 }
 

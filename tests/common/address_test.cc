@@ -43,13 +43,14 @@ void expect_invalid(std::string_view text, std::string_view message_part) {
 
 TEST(Address, PreciseErrors) {
   expect_invalid("", "empty");
-  expect_invalid("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2H", "34 characters");    // one short
-  expect_invalid("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HD", "checksum");        // last char changed
+  expect_invalid("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2H", "34 characters");        // one short
+  expect_invalid("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HD", "checksum");            // last char changed
   expect_invalid("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2H0", "'0' at position 33");  // not base58
   expect_invalid("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2Hl", "'l'");
   expect_invalid("417e5f4552091a69125d5dfcb7b8c2659029395b", "42 characters");
   expect_invalid("427e5f4552091a69125d5dfcb7b8c2659029395bdf", "prefix must be 0x41");
-  expect_invalid("417e5f4552091a69125d5dfcb7b8c2659029395bdg", "base58");  // 'g': not hex → base58 path
+  expect_invalid("417e5f4552091a69125d5dfcb7b8c2659029395bdg",
+                 "base58");  // 'g': not hex → base58 path
   // A valid Base58Check string whose payload starts with a Bitcoin version byte, not 0x41.
   Bytes bitcoin(21, 0x11);
   bitcoin[0] = 0x00;

@@ -7,8 +7,8 @@ namespace {
 
 TEST(WireReader, ReadsEveryWireType) {
   // field 1 varint 150, field 2 bytes "ab", field 3 fixed64 1, field 4 fixed32 2
-  Bytes data = {0x08, 0x96, 0x01, 0x12, 0x02, 'a', 'b', 0x19, 1, 0, 0, 0, 0, 0, 0, 0,
-                0x25, 2,    0,    0,    0};
+  Bytes data = {0x08, 0x96, 0x01, 0x12, 0x02, 'a',  'b', 0x19, 1, 0, 0,
+                0,    0,    0,    0,    0,    0x25, 2,   0,    0, 0};
   WireReader reader(data);
   auto f1 = reader.next();
   ASSERT_TRUE(f1.ok() && f1->has_value());
@@ -27,12 +27,12 @@ TEST(WireReader, ReadsEveryWireType) {
 
 TEST(WireReader, MalformedInputIsAnError) {
   for (const Bytes& bad : std::vector<Bytes>{
-           {0x08},                                                        // truncated varint
-           {0x12, 0x05, 'a'},                                             // length past end
-           {0x0b},                                                        // group start
-           {0x00, 0x01},                                                  // field number 0
+           {0x08},                                                              // truncated varint
+           {0x12, 0x05, 'a'},                                                   // length past end
+           {0x0b},                                                              // group start
+           {0x00, 0x01},                                                        // field number 0
            {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},  // > 64 bits
-           {0x19, 1, 2},                                                  // truncated fixed64
+           {0x19, 1, 2},                                                        // truncated fixed64
        }) {
     WireReader reader(bad);
     auto field = reader.next();

@@ -40,7 +40,8 @@ TEST(CtlTxInspect, SignedDelegateWithPermissionId) {
   EXPECT_EQ(j.at("contract_type").at("number"), 57);
   EXPECT_EQ(j.at("permission_id"), 2);
   EXPECT_EQ(j.at("owner").at("base58"), "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC");
-  EXPECT_EQ(j.at("contract").at("receiver_address").at("hex"), "4194a15629b2b2bbd3a5453e6d6696b2875278633b");
+  EXPECT_EQ(j.at("contract").at("receiver_address").at("hex"),
+            "4194a15629b2b2bbd3a5453e6d6696b2875278633b");
   EXPECT_EQ(j.at("contract").at("balance"), 10000000);
   EXPECT_EQ(j.at("contract").at("resource"), "ENERGY");
   EXPECT_EQ(j.at("ref_block_bytes"), "6431");
@@ -61,7 +62,8 @@ TEST(CtlTxInspect, Trc20AndPermissionUpdateFromStdin) {
   ASSERT_EQ(perm.code, 0) << perm.err;
   auto p = json_of(perm.out);
   const auto& active = p.at("contract").at("actives").at(0);
-  EXPECT_EQ(active.at("operations"), "0000000000000006000000000000000000000000000000000000000000000000");
+  EXPECT_EQ(active.at("operations"),
+            "0000000000000006000000000000000000000000000000000000000000000000");
   EXPECT_EQ(active.at("operations_types"),
             (boost::json::array{"DelegateResourceContract", "UnDelegateResourceContract"}));
   EXPECT_EQ(p.at("signatures").as_array().size(), 0u);
@@ -86,9 +88,9 @@ TEST(CtlTxInspect, AcceptsJavaTronJson) {
 }
 
 TEST(CtlTxInspect, InvalidInputExitsTwoWithOneLine) {
-  for (const std::string& bad : {std::string("zz"), std::string("abc"), std::string("0a0b"),
-                                 std::string(""), std::string("{\"raw_data\":1}"),
-                                 std::string("{not json")}) {
+  for (const std::string& bad :
+       {std::string("zz"), std::string("abc"), std::string("0a0b"), std::string(""),
+        std::string("{\"raw_data\":1}"), std::string("{not json")}) {
     auto run = ctl({"tx", "inspect", bad});
     EXPECT_EQ(run.code, 2) << bad;
     EXPECT_EQ(run.out, "");

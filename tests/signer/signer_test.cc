@@ -41,14 +41,17 @@ class TempDir {
 };
 
 TEST(SecretKey, RejectsBadKeysWithoutEchoingThem) {
-  EXPECT_EQ(SecretKey::from_hex("abcd").error().message, "private key must be 64 hex characters, got 4");
+  EXPECT_EQ(SecretKey::from_hex("abcd").error().message,
+            "private key must be 64 hex characters, got 4");
   EXPECT_FALSE(SecretKey::from_hex(std::string(64, '0')).ok());  // zero
   // n itself and n + 1 are ≥ the curve order.
   auto n = SecretKey::from_hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
   ASSERT_FALSE(n.ok());
   EXPECT_NE(n.error().message.find("curve order"), std::string::npos);
-  EXPECT_FALSE(SecretKey::from_hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364142").ok());
-  EXPECT_TRUE(SecretKey::from_hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140").ok());
+  EXPECT_FALSE(
+      SecretKey::from_hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364142").ok());
+  EXPECT_TRUE(
+      SecretKey::from_hex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140").ok());
   auto bad = SecretKey::from_hex(std::string(63, '1') + "g");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message.find(std::string(63, '1')), std::string::npos);
@@ -132,7 +135,8 @@ TEST(LocalSigner, RefusesWhatThePolicyDoesNot) {
   small.max_amount_sun[57] = 9'999'999;
   auto s3 = std::move(*LocalSigner::create(*SecretKey::from_hex(kK2), small));
   auto r3 = s3->sign_transaction(unhex(vector_by_id("V3").at("raw_data_hex")));
-  EXPECT_EQ(r3.error().message, "amount 10000000 sun exceeds the limit of 9999999 sun per transaction");
+  EXPECT_EQ(r3.error().message,
+            "amount 10000000 sun exceeds the limit of 9999999 sun per transaction");
 
   SigningPolicy deny_all;
   auto s4 = std::move(*LocalSigner::create(*SecretKey::from_hex(kK2), deny_all));
