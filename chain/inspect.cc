@@ -28,22 +28,21 @@ json::value bytes_field_json(const FieldDescriptor* field, const std::string& by
   return json::string(common::to_hex(common::as_bytes(bytes)));
 }
 
+// Structural UTF-8 check: a memo is shown as text only when it is text.
 bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t extra = c < 0x80           ? 0
-                   : (c >> 5) == 0x6  ? 1
-                   : (c >> 4) == 0xe  ? 2
-                   : (c >> 3) == 0x1e ? 3
-                                      : 9;
-    if (extra == 9 || i + extra >= s.size() + (extra == 0 ? 1 : 0)) {
-      if (extra != 0) return false;
+    auto lead = static_cast<unsigned char>(s[i]);
+    size_t continuation = lead < 0x80           ? 0
+                          : (lead >> 5) == 0x06 ? 1
+                          : (lead >> 4) == 0x0e ? 2
+                          : (lead >> 3) == 0x1e ? 3
+                                                : SIZE_MAX;
+    if (continuation == SIZE_MAX || continuation >= s.size() - i) return false;
+    for (size_t k = 1; k <= continuation; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x02) return false;
     }
-    for (size_t k = 1; k <= extra; ++k) {
-      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += extra + 1;
+    i += continuation + 1;
   }
   return true;
 }

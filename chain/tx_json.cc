@@ -292,12 +292,16 @@ Result<Transaction> transaction_from_json(const json::object& json) {
   if (raw_value == nullptr) return tx;
 
   if (const auto* txid = json.if_contains("txID")) {
-    if (!txid->is_string() || txid->as_string() != tx.txid_hex()) {
+    auto bytes = txid->is_string() ? common::from_hex(txid->as_string())
+                                   : common::Result<common::Bytes>(common::Bytes{});
+    if (!bytes.ok() || *bytes != common::Bytes(tx.txid().begin(), tx.txid().end())) {
       return bad("txID", "does not match the txid of raw_data (" + tx.txid_hex() + ")");
     }
   }
   if (const auto* hex = json.if_contains("raw_data_hex")) {
-    if (!hex->is_string() || hex->as_string() != common::to_hex(tx.raw_bytes())) {
+    auto bytes = hex->is_string() ? common::from_hex(hex->as_string())
+                                  : common::Result<common::Bytes>(common::Bytes{});
+    if (!hex->is_string() || !bytes.ok() || *bytes != tx.raw_bytes()) {
       return bad("raw_data_hex", "does not match the encoding of raw_data");
     }
   }
