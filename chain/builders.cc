@@ -14,10 +14,6 @@ common::Error bad_input(std::string message) {
   return make_error("invalid_request", std::move(message));
 }
 
-std::string bytes_of(const Address& address) {
-  return std::string(address.bytes().begin(), address.bytes().end());
-}
-
 common::Status check_header(const TxHeader& header) {
   if (header.expiration_ms <= 0) return bad_input("expiration must be a positive ms timestamp");
   if (header.timestamp_ms < 0) return bad_input("timestamp must not be negative");
@@ -89,8 +85,8 @@ Result<Transaction> build_transfer(const TxHeader& header, const Address& owner,
                                    Sun amount) {
   RELAY_TRY_STATUS(check_positive(amount, "amount"));
   protocol::TransferContract c;
-  c.set_owner_address(bytes_of(owner));
-  c.set_to_address(bytes_of(to));
+  c.set_owner_address(owner.proto_bytes());
+  c.set_to_address(to.proto_bytes());
   c.set_amount(amount.value());
   return finish(header, protocol::Transaction_Contract::TransferContract, c);
 }
@@ -100,8 +96,8 @@ Result<Transaction> build_trigger_smart_contract(const TxHeader& header, const A
                                                  ByteView data) {
   if (call_value.value() < 0) return bad_input("call_value must not be negative");
   protocol::TriggerSmartContract c;
-  c.set_owner_address(bytes_of(owner));
-  c.set_contract_address(bytes_of(contract));
+  c.set_owner_address(owner.proto_bytes());
+  c.set_contract_address(contract.proto_bytes());
   c.set_call_value(call_value.value());
   c.set_data(std::string(common::as_chars(data)));
   return finish(header, protocol::Transaction_Contract::TriggerSmartContract, c);
@@ -122,7 +118,7 @@ Result<Transaction> build_freeze_balance_v2(const TxHeader& header, const Addres
   RELAY_TRY_STATUS(check_positive(amount, "frozen_balance"));
   RELAY_TRY_STATUS(check_resource(resource));
   protocol::FreezeBalanceV2Contract c;
-  c.set_owner_address(bytes_of(owner));
+  c.set_owner_address(owner.proto_bytes());
   c.set_frozen_balance(amount.value());
   c.set_resource(resource);
   return finish(header, protocol::Transaction_Contract::FreezeBalanceV2Contract, c);
@@ -133,7 +129,7 @@ Result<Transaction> build_unfreeze_balance_v2(const TxHeader& header, const Addr
   RELAY_TRY_STATUS(check_positive(amount, "unfreeze_balance"));
   RELAY_TRY_STATUS(check_resource(resource));
   protocol::UnfreezeBalanceV2Contract c;
-  c.set_owner_address(bytes_of(owner));
+  c.set_owner_address(owner.proto_bytes());
   c.set_unfreeze_balance(amount.value());
   c.set_resource(resource);
   return finish(header, protocol::Transaction_Contract::UnfreezeBalanceV2Contract, c);
@@ -150,10 +146,10 @@ Result<Transaction> build_delegate_resource(const TxHeader& header, const Addres
     return bad_input("lock_period is only meaningful with lock=true");
   }
   protocol::DelegateResourceContract c;
-  c.set_owner_address(bytes_of(owner));
+  c.set_owner_address(owner.proto_bytes());
   c.set_resource(resource);
   c.set_balance(balance.value());
-  c.set_receiver_address(bytes_of(receiver));
+  c.set_receiver_address(receiver.proto_bytes());
   c.set_lock(lock.lock);
   c.set_lock_period(lock.lock_period_blocks);
   return finish(header, protocol::Transaction_Contract::DelegateResourceContract, c);
@@ -166,10 +162,10 @@ Result<Transaction> build_undelegate_resource(const TxHeader& header, const Addr
   RELAY_TRY_STATUS(check_resource(resource));
   if (owner == receiver) return bad_input("receiver must differ from owner");
   protocol::UnDelegateResourceContract c;
-  c.set_owner_address(bytes_of(owner));
+  c.set_owner_address(owner.proto_bytes());
   c.set_resource(resource);
   c.set_balance(balance.value());
-  c.set_receiver_address(bytes_of(receiver));
+  c.set_receiver_address(receiver.proto_bytes());
   return finish(header, protocol::Transaction_Contract::UnDelegateResourceContract, c);
 }
 
@@ -188,7 +184,7 @@ Result<Transaction> build_account_permission_update(
     }
   }
   protocol::AccountPermissionUpdateContract c;
-  c.set_owner_address(bytes_of(owner));
+  c.set_owner_address(owner.proto_bytes());
   *c.mutable_owner() = owner_permission;
   if (witness_permission) *c.mutable_witness() = *witness_permission;
   for (const auto& active : actives) *c.add_actives() = active;

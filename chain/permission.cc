@@ -92,7 +92,7 @@ Result<protocol::Permission> PermissionBuilder::build(int total_sign_num) const 
   }
   for (const auto& [address, weight] : keys_) {
     auto* key = p.add_keys();
-    key->set_address(std::string(address.bytes().begin(), address.bytes().end()));
+    key->set_address(address.proto_bytes());
     key->set_weight(weight);
   }
   RELAY_TRY_STATUS(validate_permission(p, total_sign_num));
@@ -153,7 +153,7 @@ common::Status validate_permission(const protocol::Permission& p, int total_sign
 AccountPermissions AccountPermissions::defaults_for(const Address& account,
                                                     ByteView active_operations) {
   AccountPermissions out;
-  std::string address(account.bytes().begin(), account.bytes().end());
+  std::string address = account.proto_bytes();
   out.owner.set_type(protocol::Permission::Owner);
   out.owner.set_permission_name("owner");
   out.owner.set_threshold(1);
@@ -217,7 +217,7 @@ common::Status check_permission(const AccountPermissions& account, const Transac
     auto signer =
         common::recover_signer(tx.txid(), ByteView(signature).first(common::kSignatureSize));
     if (!signer.ok()) return rejected(signer.error().message);
-    auto weight = weights.find(std::string(signer->bytes().begin(), signer->bytes().end()));
+    auto weight = weights.find(signer->proto_bytes());
     if (weight == weights.end()) {
       return rejected(common::to_hex(signature) + " is signed by " + signer->to_base58() +
                       " but it is not contained of permission.");

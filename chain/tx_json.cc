@@ -182,7 +182,7 @@ common::Status set_from_json(const json::value& value, Message* message,
       } else if (is_address_field(field)) {
         auto address = common::Address::parse(text);
         if (!address.ok()) return bad(path, address.error().message);
-        bytes.assign(address->bytes().begin(), address->bytes().end());
+        bytes = address->proto_bytes();
       } else {
         auto decoded = common::from_hex(text);
         if (!decoded.ok()) return bad(path, decoded.error().message);

@@ -35,6 +35,8 @@ class Address {
   const std::array<uint8_t, kSize>& bytes() const { return bytes_; }
   ByteView id20() const { return ByteView(bytes_.data() + 1, kSize - 1); }
   Bytes to_bytes() const { return Bytes(bytes_.begin(), bytes_.end()); }
+  // The 21 bytes as a protobuf `bytes` field holds them.
+  std::string proto_bytes() const { return std::string(bytes_.begin(), bytes_.end()); }
 
   auto operator<=>(const Address&) const = default;
 

@@ -129,7 +129,7 @@ TEST(CheckPermission, RejectionsInJavaTronOrderAndWording) {
 
   AccountPermissions two_keys = account;
   auto* extra = two_keys.actives[0].add_keys();
-  extra->set_address(std::string(k("K3").bytes().begin(), k("K3").bytes().end()));
+  extra->set_address(k("K3").proto_bytes());
   extra->set_weight(1);
   EXPECT_EQ(check_permission(two_keys, doubled).error().message,
             k("K2").to_base58() + " has signed twice!");
