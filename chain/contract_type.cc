@@ -1,5 +1,7 @@
 #include "chain/contract_type.h"
 
+#include "common/address.h"
+
 namespace relay::chain {
 
 std::string contract_type_name(int type) {
@@ -45,5 +47,46 @@ const google::protobuf::Descriptor* contract_descriptor(int type) {
 }
 
 std::string resource_name(Resource resource) { return protocol::ResourceCode_Name(resource); }
+
+bool is_address_field(const google::protobuf::FieldDescriptor* field) {
+  return field->type() == google::protobuf::FieldDescriptor::TYPE_BYTES &&
+         field->name().ends_with("address");
+}
+
+common::Status check_field_values(const google::protobuf::Message& message) {
+  using google::protobuf::FieldDescriptor;
+  const auto* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      bool repeated = field->is_repeated();
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        if (field->message_type()->full_name() == "google.protobuf.Any") continue;
+        RELAY_TRY_STATUS(check_field_values(repeated
+                                                ? reflection->GetRepeatedMessage(message, field, i)
+                                                : reflection->GetMessage(message, field)));
+      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
+        int number = repeated ? reflection->GetRepeatedEnumValue(message, field, i)
+                              : reflection->GetEnumValue(message, field);
+        if (field->enum_type()->FindValueByNumber(number) == nullptr) {
+          return common::make_error("invalid_transaction",
+                                    field->name() + ": " + std::to_string(number) +
+                                        " is not a value of " + field->enum_type()->name());
+        }
+      } else if (is_address_field(field)) {
+        std::string bytes = repeated ? reflection->GetRepeatedString(message, field, i)
+                                     : reflection->GetString(message, field);
+        auto address = common::Address::from_bytes(common::as_bytes(bytes));
+        if (!address.ok()) {
+          return common::make_error("invalid_transaction",
+                                    field->name() + ": " + address.error().message);
+        }
+      }
+    }
+  }
+  return {};
+}
 
 }  // namespace relay::chain

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "chain/proto/tron.pb.h"
+#include "common/result.h"
 
 namespace relay::chain {
 
@@ -25,5 +26,12 @@ bool is_known_contract_type(int type);
 const google::protobuf::Descriptor* contract_descriptor(int type);
 
 std::string resource_name(Resource resource);
+
+// Fields that hold an addr21: every `*address` bytes field (owner_address, Key.address, ...).
+bool is_address_field(const google::protobuf::FieldDescriptor* field);
+
+// Every set address field is a valid addr21 and every enum value is one the schema names, in
+// `message` and the messages inside it. java-tron refuses anything else; so do we, at decode time.
+common::Status check_field_values(const google::protobuf::Message& message);
 
 }  // namespace relay::chain

@@ -112,7 +112,9 @@ Result<Transaction> Transaction::from_raw_bytes(Bytes raw_bytes) {
   if (!parameter->ParseFromString(contract.parameter().value())) {
     return invalid("parameter value is not a valid " + descriptor->name());
   }
-  // Every supported contract has owner_address as field 1.
+  RELAY_TRY_STATUS(check_field_values(*raw));
+  RELAY_TRY_STATUS(check_field_values(*parameter));
+  // Every supported contract has owner_address as field 1, and it is required.
   const auto* owner_field = descriptor->FindFieldByNumber(1);
   std::string owner_bytes = parameter->GetReflection()->GetString(*parameter, owner_field);
   auto owner = common::Address::from_bytes(common::as_bytes(owner_bytes));

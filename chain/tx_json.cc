@@ -18,12 +18,6 @@ using google::protobuf::Reflection;
 
 namespace {
 
-bool is_address_field(const FieldDescriptor* field) {
-  const std::string& name = field->name();
-  return name == "address" ||
-         (name.size() >= 7 && name.compare(name.size() - 7, 7, "address") == 0);
-}
-
 bool is_any(const Descriptor* descriptor) {
   return descriptor->full_name() == google::protobuf::Any::descriptor()->full_name();
 }

@@ -111,6 +111,22 @@ TEST(Decode, ContractCountTypeAndOwner) {
   EXPECT_NE(bad_ref.error().message.find("ref_block_hash"), std::string::npos);
 }
 
+TEST(Decode, EveryAddressAndEnumFieldIsChecked) {
+  const std::string v3 = vector_by_id("V3").at("raw_data_hex").as_string().c_str();
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string hex = v3;
+    hex.replace(hex.find(from), from.size(), to);
+    return Transaction::decode_raw(*common::from_hex(hex));
+  };
+  // receiver_address with prefix 0x42, and resource = 7: both refused by java-tron, and by us.
+  auto receiver = replaced("22154194", "22154294");
+  ASSERT_FALSE(receiver.ok());
+  EXPECT_NE(receiver.error().message.find("receiver_address"), std::string::npos);
+  auto resource = replaced("1001188", "1007188");
+  ASSERT_FALSE(resource.ok());
+  EXPECT_NE(resource.error().message.find("not a value of ResourceCode"), std::string::npos);
+}
+
 TEST(Decode, ForeignBytesAreHashedAsReceived) {
   // An unknown field (java-tron's unused `scripts`, 12) must stay in the hashed bytes.
   Bytes raw = v1_raw();

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every benchmark: all of bench_chain, then the build+sign comparison with its baselines.
+# Usage: bench/run_all.sh BUILD_DIR    (what `./run bench` calls after building)
+set -euo pipefail
+
+[[ $# -eq 1 ]] || { echo "usage: $0 BUILD_DIR" >&2; exit 1; }
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD_DIR=$(cd "$1" && pwd)
+OUT="$BUILD_DIR/bench/results"
+mkdir -p "$OUT"
+
+echo "==> bench_chain (all benchmarks)" >&2
+"$BUILD_DIR/bench/bench_chain" --benchmark_out_format=json --benchmark_out="$OUT/bench_chain.json"
+echo >&2
+"$HERE/sign_vs_tronweb.sh" "$BUILD_DIR"
