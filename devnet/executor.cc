@@ -1,0 +1,646 @@
+#include "devnet/executor.h"
+
+#include <algorithm>
+
+#include "chain/abi.h"
+#include "devnet/resources.h"
+
+namespace relay::devnet {
+
+using chain::Transaction;
+using common::Address;
+using common::make_error;
+using common::Status;
+
+namespace {
+
+constexpr int64_t kMaxExpirationAheadMs = 86'400'000;
+constexpr size_t kTaposWindow = 65'536;
+constexpr int64_t kMaxUnfreezingEntries = 32;
+// keccak256("Transfer(address,address,uint256)")
+constexpr uint8_t kTransferTopic[32] = {0xdd, 0xf2, 0x52, 0xad, 0x1b, 0xe2, 0xc8, 0x9b, 0x69, 0xc2, 0xb0,
+                                        0x68, 0xfc, 0x37, 0x8d, 0xaa, 0x95, 0x2b, 0xa7, 0xf1, 0x63, 0xc4,
+                                        0xa1, 0x16, 0x28, 0xf5, 0x5a, 0x4d, 0xf5, 0x23, 0xb3, 0xef};
+
+common::Error invalid(std::string message) {
+  return make_error("contract_validate", std::move(message));
+}
+
+std::string hex_of(const Address& address) { return address.to_hex(); }
+
+BroadcastError refuse(const char* code, std::string message) { return BroadcastError{code, std::move(message)}; }
+
+Address address_of(const std::string& bytes) {
+  return *Address::from_bytes(common::as_bytes(bytes));  // the decoder checked every address field
+}
+
+common::Hash32 word_of(const Address& address) {
+  common::Hash32 word{};
+  auto id = address.id20();
+  std::copy(id.begin(), id.end(), word.begin() + 12);
+  return word;
+}
+
+common::Bytes uint_word(int64_t value) {
+  auto word = chain::Uint256::from_u64(static_cast<uint64_t>(value)).word();
+  return common::Bytes(word.begin(), word.end());
+}
+
+// How one transaction's bandwidth gets paid, decided before anything changes.
+struct NetPlan {
+  enum class Source { kStaked, kFree, kBurn, kCreateAccountStaked, kCreateAccountBurn } source;
+  int64_t bytes = 0;
+  int64_t fee = 0;
+};
+
+// The effect of a TVM call, decided before anything changes.
+struct TvmPlan {
+  std::string result = "SUCCESS";
+  int64_t energy_from_stake = 0;
+  int64_t energy_burned_sun = 0;
+  int64_t energy_total = 0;
+  bool transfer = false;
+  Address to;
+  int64_t amount = 0;
+  common::Bytes return_value;
+  std::string message;
+};
+
+}  // namespace
+
+common::Bytes default_active_operations() {
+  common::Bytes ops(32, 0);
+  const uint8_t prefix[] = {0x7f, 0xff, 0x1f, 0xc0, 0x03, 0x3e, 0xfb, 0x0f};
+  std::copy(std::begin(prefix), std::end(prefix), ops.begin());
+  return ops;
+}
+
+chain::AccountPermissions permissions_of(const ChainState& state, const Address& address) {
+  const Account* account = state.find_account(address);
+  if (account != nullptr) return account->permissions;
+  return chain::AccountPermissions::defaults_for(address, default_active_operations());
+}
+
+ConstantCall call_constant(const ChainState& state, const Address& caller, const Address& contract,
+                           common::ByteView data) {
+  ConstantCall out;
+  if (contract != usdt_address()) {
+    out.ok = false;
+    out.message = "No contract or not a smart contract";
+    return out;
+  }
+  auto balance_of = [&](const Address& a) {
+    auto it = state.usdt_balances.find(a);
+    return it == state.usdt_balances.end() ? int64_t{0} : it->second;
+  };
+  if (data.size() >= 4 && std::equal(chain::kTransferSelector.begin(), chain::kTransferSelector.end(),
+                                     data.begin())) {
+    auto transfer = chain::decode_trc20_transfer(data);
+    if (!transfer.ok()) {
+      out = {false, "REVERT opcode executed", kUsdtRevertEnergy, {}};
+      return out;
+    }
+    auto amount = transfer->amount.to_int64();
+    if (!amount.ok() || *amount > balance_of(caller)) {
+      out = {false, "REVERT opcode executed", kUsdtRevertEnergy, {}};
+      return out;
+    }
+    out.energy_used = balance_of(transfer->to) > 0 ? kUsdtTransferEnergyToHolder
+                                                   : kUsdtTransferEnergyToNewHolder;
+    out.result = uint_word(1);
+    return out;
+  }
+  const uint8_t kBalanceOf[] = {0x70, 0xa0, 0x82, 0x31};
+  const uint8_t kDecimals[] = {0x31, 0x3c, 0xe5, 0x67};
+  out.energy_used = kUsdtViewEnergy;
+  if (data.size() == 36 && std::equal(std::begin(kBalanceOf), std::end(kBalanceOf), data.begin())) {
+    out.result = uint_word(balance_of(Address::from_id20(data.subspan(16, 20))));
+    return out;
+  }
+  if (data.size() == 4 && std::equal(std::begin(kDecimals), std::end(kDecimals), data.begin())) {
+    out.result = uint_word(6);
+    return out;
+  }
+  out = {false, "REVERT opcode executed", kUsdtRevertEnergy, {}};
+  return out;
+}
+
+namespace {
+
+// ---- per-contract validation (java-tron's actuator validate steps) ----
+
+Status validate_transfer(const ChainState& state, const protocol::TransferContract& c) {
+  Address owner = address_of(c.owner_address());
+  Address to = address_of(c.to_address());
+  const Account* from = state.find_account(owner);
+  if (from == nullptr) return invalid("Validate TransferContract error, no OwnerAccount.");
+  if (owner == to) return invalid("Cannot transfer TRX to yourself.");
+  if (c.amount() <= 0) return invalid("Amount must be greater than 0.");
+  int64_t fee = state.find_account(to) == nullptr
+                    ? state.params.create_new_account_fee_in_system_contract()
+                    : 0;
+  const Account* receiver = state.find_account(to);
+  if (receiver != nullptr && receiver->is_contract && state.params.get("getForbidTransferToContract") == 1) {
+    return invalid("Cannot transfer TRX to a smartContract.");
+  }
+  if (from->balance < c.amount() + fee) {
+    return invalid("Validate TransferContract error, balance is not sufficient.");
+  }
+  return {};
+}
+
+Status validate_freeze(const ChainState& state, const protocol::FreezeBalanceV2Contract& c) {
+  Address owner = address_of(c.owner_address());
+  const Account* account = state.find_account(owner);
+  if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
+  if (c.frozen_balance() <= 0) return invalid("frozenBalance must be positive");
+  if (c.frozen_balance() < kSunPerTrx) return invalid("frozenBalance must be greater than or equal to 1 TRX");
+  if (c.frozen_balance() > account->balance) {
+    return invalid("frozenBalance must be less than or equal to accountBalance");
+  }
+  if (c.resource() != protocol::BANDWIDTH && c.resource() != protocol::ENERGY) {
+    return invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]");
+  }
+  return {};
+}
+
+Status validate_unfreeze(const ChainState& state, const protocol::UnfreezeBalanceV2Contract& c,
+                         int64_t now_ms) {
+  Address owner = address_of(c.owner_address());
+  const Account* account = state.find_account(owner);
+  if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] does not exist");
+  if (c.resource() != protocol::BANDWIDTH && c.resource() != protocol::ENERGY) {
+    return invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy]");
+  }
+  int64_t frozen = c.resource() == protocol::ENERGY ? account->frozen_energy : account->frozen_bandwidth;
+  if (frozen <= 0) {
+    return invalid(std::string("no frozenBalance(") +
+                   (c.resource() == protocol::ENERGY ? "Energy" : "BANDWIDTH") + ")");
+  }
+  if (c.unfreeze_balance() <= 0 || c.unfreeze_balance() > frozen) {
+    return invalid("Invalid unfreeze_balance, [" + std::to_string(c.unfreeze_balance()) +
+                   "] is error");
+  }
+  int64_t pending = std::count_if(account->unfreezing.begin(), account->unfreezing.end(),
+                                  [&](const UnfreezeEntry& e) { return e.expire_ms > now_ms; });
+  if (pending >= kMaxUnfreezingEntries) return invalid("Invalid unfreeze operation, unfreezing times is over limit");
+  return {};
+}
+
+Status validate_delegate(const ChainState& state, const protocol::DelegateResourceContract& c,
+                         int64_t now_ms) {
+  Address owner = address_of(c.owner_address());
+  const Account* account = state.find_account(owner);
+  if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
+  if (c.balance() < kSunPerTrx) return invalid("delegateBalance must be greater than or equal to 1 TRX");
+  bool energy = c.resource() == protocol::ENERGY;
+  if (c.resource() != protocol::BANDWIDTH && !energy) {
+    return invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]");
+  }
+  int64_t max = can_delegate_max(state, *account, c.resource(), now_ms);
+  if (c.balance() > max) {
+    return invalid(energy ? "delegateBalance must be less than or equal to available FreezeEnergyV2 balance"
+                          : "delegateBalance must be less than or equal to available FreezeBandwidthV2 balance");
+  }
+  if (c.receiver_address().empty()) return invalid("Invalid receiverAddress");
+  Address receiver = address_of(c.receiver_address());
+  if (receiver == owner) return invalid("receiverAddress must not be the same as ownerAddress");
+  const Account* to = state.find_account(receiver);
+  if (to == nullptr) return invalid("Account[" + hex_of(receiver) + "] not exists");
+  if (to->is_contract) return invalid("Do not allow delegate resources to contract addresses");
+  if (c.lock()) {
+    int64_t max_period = state.params.max_delegate_lock_period();
+    if (c.lock_period() < 0 || c.lock_period() > max_period) {
+      return invalid("The lock period of delegate resource cannot be less than 0 and cannot exceed " +
+                     std::to_string(max_period) + "!");
+    }
+    auto it = state.delegations.find(DelegationKey{owner, receiver, true});
+    if (it != state.delegations.end()) {
+      int64_t period = c.lock_period() == 0 ? 86'400 : c.lock_period();
+      int64_t expire = energy ? it->second.energy_expire_ms : it->second.bandwidth_expire_ms;
+      int64_t remaining = expire - now_ms;
+      if (remaining > period * kBlockIntervalMs) {
+        std::string name = energy ? "ENERGY" : "BANDWIDTH";
+        return invalid("The lock period for " + name + " this time cannot be less than the remaining time[" +
+                       std::to_string(remaining) + "ms] of the last lock period for " + name + "!");
+      }
+    }
+  }
+  return {};
+}
+
+// Stake the owner may take back from `receiver` now: the unlocked record plus an expired lock.
+int64_t undelegatable(const ChainState& state, const Address& owner, const Address& receiver,
+                      bool energy, int64_t now_ms) {
+  int64_t total = 0;
+  for (bool locked : {false, true}) {
+    auto it = state.delegations.find(DelegationKey{owner, receiver, locked});
+    if (it == state.delegations.end()) continue;
+    int64_t amount = energy ? it->second.energy : it->second.bandwidth;
+    int64_t expire = energy ? it->second.energy_expire_ms : it->second.bandwidth_expire_ms;
+    if (!locked || expire <= now_ms) total += amount;
+  }
+  return total;
+}
+
+Status validate_undelegate(const ChainState& state, const protocol::UnDelegateResourceContract& c,
+                           int64_t now_ms) {
+  Address owner = address_of(c.owner_address());
+  if (state.find_account(owner) == nullptr) return invalid("Account[" + hex_of(owner) + "] does not exist");
+  if (c.receiver_address().empty()) return invalid("Invalid receiverAddress");
+  Address receiver = address_of(c.receiver_address());
+  if (receiver == owner) return invalid("receiverAddress must not be the same as ownerAddress");
+  bool energy = c.resource() == protocol::ENERGY;
+  if (c.resource() != protocol::BANDWIDTH && !energy) {
+    return invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy]");
+  }
+  bool any = state.delegations.contains(DelegationKey{owner, receiver, false}) ||
+             state.delegations.contains(DelegationKey{owner, receiver, true});
+  if (!any) return invalid("delegated Resource does not exist");
+  if (c.balance() <= 0) return invalid("unDelegateBalance must be more than 0 TRX");
+  int64_t available = undelegatable(state, owner, receiver, energy, now_ms);
+  if (c.balance() > available) {
+    return invalid(energy ? "insufficient delegateFrozenBalance(Energy), request=" +
+                                std::to_string(c.balance()) + ", unlock_balance=" + std::to_string(available)
+                          : "insufficient delegatedFrozenBalance(BANDWIDTH), request=" +
+                                std::to_string(c.balance()) + ", unlock_balance=" + std::to_string(available));
+  }
+  return {};
+}
+
+Status validate_permission_update(const ChainState& state,
+                                  const protocol::AccountPermissionUpdateContract& c) {
+  Address owner = address_of(c.owner_address());
+  if (state.find_account(owner) == nullptr) return invalid("ownerAddress account does not exist");
+  int total_sign_num = static_cast<int>(state.params.total_sign_num());
+  if (!c.has_owner()) return invalid("owner permission is missed");
+  if (c.has_witness()) return invalid("account isn't witness can't set witness permission");
+  if (c.actives_size() == 0) return invalid("active permission is missed");
+  if (c.actives_size() > 8) return invalid("active permission is too many");
+  if (c.owner().type() != protocol::Permission::Owner) return invalid("owner permission type is error");
+  auto owner_ok = chain::validate_permission(c.owner(), total_sign_num);
+  if (!owner_ok.ok()) return invalid(owner_ok.error().message);
+  for (const auto& active : c.actives()) {
+    if (active.type() != protocol::Permission::Active) return invalid("active permission type is error");
+    auto ok = chain::validate_permission(active, total_sign_num);
+    if (!ok.ok()) return invalid(ok.error().message);
+  }
+  return {};
+}
+
+Status validate_trigger(const ChainState& state, const protocol::TriggerSmartContract& c) {
+  Address owner = address_of(c.owner_address());
+  const Account* account = state.find_account(owner);
+  if (account == nullptr) return invalid("Validate InternalTransfer error, no OwnerAccount.");
+  if (c.contract_address().empty() || address_of(c.contract_address()) != usdt_address()) {
+    return invalid("No contract or not a smart contract");
+  }
+  if (c.call_value() < 0) return invalid("callValue must be >= 0");
+  if (c.call_value() > account->balance) {
+    return invalid("Validate InternalTransfer error, balance is not sufficient.");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status validate_contract(const ChainState& state_, const Transaction& tx, int64_t now_ms) {
+  using protocol::Transaction_Contract;
+  switch (tx.contract_type()) {
+    case Transaction_Contract::TransferContract:
+      return validate_transfer(state_, *tx.parameter_as<protocol::TransferContract>());
+    case Transaction_Contract::FreezeBalanceV2Contract:
+      return validate_freeze(state_, *tx.parameter_as<protocol::FreezeBalanceV2Contract>());
+    case Transaction_Contract::UnfreezeBalanceV2Contract:
+      return validate_unfreeze(state_, *tx.parameter_as<protocol::UnfreezeBalanceV2Contract>(), now_ms);
+    case Transaction_Contract::DelegateResourceContract:
+      return validate_delegate(state_, *tx.parameter_as<protocol::DelegateResourceContract>(), now_ms);
+    case Transaction_Contract::UnDelegateResourceContract:
+      return validate_undelegate(state_, *tx.parameter_as<protocol::UnDelegateResourceContract>(),
+                                 now_ms);
+    case Transaction_Contract::AccountPermissionUpdateContract:
+      return validate_permission_update(state_,
+                                        *tx.parameter_as<protocol::AccountPermissionUpdateContract>());
+    case Transaction_Contract::TriggerSmartContract: {
+      int64_t max_fee_limit = state_.params.max_fee_limit();
+      if (tx.raw().fee_limit() < 0 || tx.raw().fee_limit() > max_fee_limit) {
+        return invalid("feeLimit must be >= 0 and <= " + std::to_string(max_fee_limit));
+      }
+      return validate_trigger(state_, *tx.parameter_as<protocol::TriggerSmartContract>());
+    }
+    default:
+      return invalid("contract type " + chain::contract_type_name(tx.contract_type()) +
+                     " is not supported by the devnet");
+  }
+}
+
+ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
+  const Block& head = state_.head();
+  common::Bytes signed_bytes = tx.encode_signed();
+  if (signed_bytes.size() > Transaction::kMaxSize) {
+    return refuse("TOO_BIG_TRANSACTION_ERROR", "Too big transaction, the size is " +
+                                                   std::to_string(signed_bytes.size()) + " bytes");
+  }
+
+  // TaPoS: the referenced block must be one of the last 65,536 on this chain.
+  const auto& raw = tx.raw();
+  int64_t ref_low16 = (static_cast<uint8_t>(raw.ref_block_bytes()[0]) << 8) |
+                      static_cast<uint8_t>(raw.ref_block_bytes()[1]);
+  bool tapos_ok = false;
+  for (int64_t number = head.number - (head.number & 0xffff) + ref_low16; number >= 0;
+       number -= 0x10000) {
+    if (number > head.number) continue;
+    if (head.number - number >= static_cast<int64_t>(kTaposWindow)) break;
+    const Block& block = state_.blocks[static_cast<size_t>(number)];
+    auto ref_hash = common::as_bytes(raw.ref_block_hash());
+    tapos_ok = std::equal(ref_hash.begin(), ref_hash.end(), block.id.begin() + 8);
+    break;
+  }
+  if (!tapos_ok) return refuse("TAPOS_ERROR", "Tapos check error.");
+
+  if (raw.expiration() <= head.timestamp_ms ||
+      raw.expiration() > head.timestamp_ms + kMaxExpirationAheadMs) {
+    return refuse("TRANSACTION_EXPIRATION_ERROR", "Transaction expired");
+  }
+  if (state_.transactions.contains(tx.txid())) {
+    return refuse("DUP_TRANSACTION_ERROR", "Dup transaction.");
+  }
+
+  auto signature = chain::check_permission(permissions_of(state_, tx.owner()), tx,
+                                           static_cast<int>(state_.params.total_sign_num()));
+  if (!signature.ok()) {
+    return refuse("SIGERROR", "Validate signature error: " + signature.error().message);
+  }
+
+  // Bandwidth, paid by the contract's owner: create-account path, then stake, free allowance, burn.
+  Account* payer = state_.find_account(tx.owner());
+  if (payer == nullptr) {
+    return refuse("CONTRACT_VALIDATE_ERROR", "Contract validate error : Account[" +
+                                                 hex_of(tx.owner()) + "] not exists");
+  }
+  NetPlan net;
+  net.bytes = static_cast<int64_t>(signed_bytes.size()) + 64;
+  bool creates_account = false;
+  if (const auto* transfer = tx.parameter_as<protocol::TransferContract>()) {
+    creates_account = state_.find_account(address_of(transfer->to_address())) == nullptr;
+  }
+  int64_t balance_left = payer->balance;
+  if (creates_account) {
+    int64_t needed = net.bytes * state_.params.create_new_account_bandwidth_rate();
+    if (available_net(state_, *payer, now_ms) >= needed) {
+      net.source = NetPlan::Source::kCreateAccountStaked;
+    } else {
+      net.source = NetPlan::Source::kCreateAccountBurn;
+      net.fee = state_.params.create_account_fee();
+    }
+  } else if (available_net(state_, *payer, now_ms) >= net.bytes) {
+    net.source = NetPlan::Source::kStaked;
+  } else if (available_free_net(state_, *payer, now_ms) >= net.bytes) {
+    net.source = NetPlan::Source::kFree;
+  } else {
+    net.source = NetPlan::Source::kBurn;
+    net.fee = net.bytes * state_.params.transaction_fee();
+  }
+  if (net.fee > balance_left) {
+    return refuse("BANDWITH_ERROR", "Account resource insufficient error.");
+  }
+  balance_left -= net.fee;
+  int64_t multi_sign_fee = tx.signatures().size() > 1 ? state_.params.multi_sign_fee() : 0;
+  if (multi_sign_fee > balance_left) {
+    return refuse("BANDWITH_ERROR", "Account resource insufficient error.");
+  }
+  balance_left -= multi_sign_fee;
+  int64_t memo_fee = raw.data().empty() ? 0 : state_.params.memo_fee();
+  if (memo_fee > balance_left) {
+    return refuse("BANDWITH_ERROR", "Account resource insufficient error.");
+  }
+  balance_left -= memo_fee;
+
+  auto valid = validate_contract(state_, tx, now_ms);
+  if (!valid.ok()) return refuse("CONTRACT_VALIDATE_ERROR", "Contract validate error : " + valid.error().message);
+
+  // Execution that can still fail as CONTRACT_EXE_ERROR must be decided before anything changes.
+  int64_t contract_fee = 0;
+  using protocol::Transaction_Contract;
+  if (tx.contract_type() == Transaction_Contract::AccountPermissionUpdateContract) {
+    contract_fee = state_.params.update_account_permission_fee();
+    if (contract_fee > balance_left) {
+      return refuse("CONTRACT_EXE_ERROR", "Contract execute error : Validate AccountPermissionUpdateContract "
+                                          "error, balance is not sufficient.");
+    }
+  } else if (creates_account) {
+    contract_fee = state_.params.create_new_account_fee_in_system_contract();
+  }
+
+  TvmPlan tvm;
+  if (const auto* trigger = tx.parameter_as<protocol::TriggerSmartContract>()) {
+    auto call = call_constant(state_, tx.owner(), address_of(trigger->contract_address()),
+                              common::as_bytes(trigger->data()));
+    int64_t needed = call.energy_used;
+    int64_t from_stake_max = available_energy(state_, *payer, now_ms);
+    int64_t burnable_sun = std::max<int64_t>(0, std::min(raw.fee_limit(), balance_left));
+    int64_t burnable_energy = burnable_sun / state_.params.energy_fee();
+    if (from_stake_max + burnable_energy < needed) {
+      // The call runs until the energy it may use is gone: all of it is spent, up to fee_limit.
+      tvm.result = "OUT_OF_ENERGY";
+      tvm.energy_from_stake = from_stake_max;
+      tvm.energy_burned_sun = burnable_energy * state_.params.energy_fee();
+      tvm.energy_total = from_stake_max + burnable_energy;
+      tvm.message = "Not enough energy for 'SSTORE' operation executing";
+    } else {
+      tvm.energy_from_stake = std::min(from_stake_max, needed);
+      tvm.energy_burned_sun = (needed - tvm.energy_from_stake) * state_.params.energy_fee();
+      tvm.energy_total = needed;
+      if (!call.ok) {
+        tvm.result = "REVERT";
+        tvm.message = call.message;
+      } else if (auto transfer = chain::decode_trc20_transfer(common::as_bytes(trigger->data())); transfer.ok()) {
+        tvm.transfer = true;
+        tvm.to = transfer->to;
+        tvm.amount = *transfer->amount.to_int64();
+        tvm.return_value = call.result;
+      } else {
+        tvm.return_value = call.result;
+      }
+    }
+  }
+
+  // ---- commit: nothing below can fail ----
+  Receipt receipt;
+  switch (net.source) {
+    case NetPlan::Source::kStaked:
+      payer->net.consume(net.bytes, now_ms);
+      receipt.net_usage = net.bytes;
+      break;
+    case NetPlan::Source::kFree:
+      payer->free_net.consume(net.bytes, now_ms);
+      receipt.net_usage = net.bytes;
+      break;
+    case NetPlan::Source::kCreateAccountStaked:
+      payer->net.consume(net.bytes * state_.params.create_new_account_bandwidth_rate(), now_ms);
+      receipt.net_usage = net.bytes;
+      break;
+    case NetPlan::Source::kBurn:
+    case NetPlan::Source::kCreateAccountBurn:
+      receipt.net_fee = net.fee;
+      break;
+  }
+  payer->balance -= net.fee + multi_sign_fee + memo_fee + contract_fee;
+  receipt.fee = net.fee + multi_sign_fee + memo_fee + contract_fee;
+
+  switch (tx.contract_type()) {
+    case Transaction_Contract::TransferContract: {
+      const auto& c = *tx.parameter_as<protocol::TransferContract>();
+      Address to = address_of(c.to_address());
+      if (creates_account) {
+        Account created;
+        created.address = to;
+        created.create_time_ms = now_ms;
+        created.permissions = chain::AccountPermissions::defaults_for(to, default_active_operations());
+        state_.accounts.emplace(to, std::move(created));  // std::map keeps `payer` valid
+      }
+      payer->balance -= c.amount();
+      state_.find_account(to)->balance += c.amount();
+      break;
+    }
+    case Transaction_Contract::FreezeBalanceV2Contract: {
+      const auto& c = *tx.parameter_as<protocol::FreezeBalanceV2Contract>();
+      payer->balance -= c.frozen_balance();
+      if (c.resource() == protocol::ENERGY) {
+        payer->frozen_energy += c.frozen_balance();
+        state_.total_energy_weight += c.frozen_balance() / kSunPerTrx;
+      } else {
+        payer->frozen_bandwidth += c.frozen_balance();
+        state_.total_net_weight += c.frozen_balance() / kSunPerTrx;
+      }
+      break;
+    }
+    case Transaction_Contract::UnfreezeBalanceV2Contract: {
+      const auto& c = *tx.parameter_as<protocol::UnfreezeBalanceV2Contract>();
+      // Matured unfreezes are withdrawn to the balance first, as java-tron does here.
+      for (auto it = payer->unfreezing.begin(); it != payer->unfreezing.end();) {
+        if (it->expire_ms <= now_ms) {
+          payer->balance += it->amount;
+          it = payer->unfreezing.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      bool energy = c.resource() == protocol::ENERGY;
+      (energy ? payer->frozen_energy : payer->frozen_bandwidth) -= c.unfreeze_balance();
+      (energy ? state_.total_energy_weight : state_.total_net_weight) -= c.unfreeze_balance() / kSunPerTrx;
+      payer->unfreezing.push_back(UnfreezeEntry{
+          c.resource(), c.unfreeze_balance(),
+          now_ms + state_.params.unfreeze_delay_days() * kResourceWindowMs});
+      break;
+    }
+    case Transaction_Contract::DelegateResourceContract: {
+      const auto& c = *tx.parameter_as<protocol::DelegateResourceContract>();
+      Address receiver = address_of(c.receiver_address());
+      Account* to = state_.find_account(receiver);
+      Delegation& record = state_.delegations[DelegationKey{tx.owner(), receiver, c.lock()}];
+      int64_t expire = 0;
+      if (c.lock()) {
+        int64_t period = c.lock_period() == 0 ? 86'400 : c.lock_period();
+        expire = now_ms + period * kBlockIntervalMs;
+      }
+      if (c.resource() == protocol::ENERGY) {
+        payer->frozen_energy -= c.balance();
+        payer->delegated_energy += c.balance();
+        to->acquired_energy += c.balance();
+        record.energy += c.balance();
+        if (c.lock()) record.energy_expire_ms = expire;
+      } else {
+        payer->frozen_bandwidth -= c.balance();
+        payer->delegated_bandwidth += c.balance();
+        to->acquired_bandwidth += c.balance();
+        record.bandwidth += c.balance();
+        if (c.lock()) record.bandwidth_expire_ms = expire;
+      }
+      break;
+    }
+    case Transaction_Contract::UnDelegateResourceContract: {
+      const auto& c = *tx.parameter_as<protocol::UnDelegateResourceContract>();
+      Address receiver = address_of(c.receiver_address());
+      bool energy = c.resource() == protocol::ENERGY;
+      Account* to = state_.find_account(receiver);
+      if (to != nullptr) {
+        // Usage moves back with the stake (PROTOCOL.md §4.4).
+        int64_t total_limit = energy ? state_.params.total_energy_limit() : state_.params.total_net_limit();
+        int64_t total_weight = energy ? state_.total_energy_weight : state_.total_net_weight;
+        Usage& receiver_usage = energy ? to->energy : to->net;
+        int64_t receiver_stake = energy ? to->frozen_energy + to->acquired_energy
+                                        : to->frozen_bandwidth + to->acquired_bandwidth;
+        int64_t usage_now = receiver_usage.at(now_ms);
+        int64_t transfer_usage = 0;
+        if (receiver_stake > 0 && usage_now > 0) {
+          double by_share = static_cast<double>(usage_now) * c.balance() / receiver_stake;
+          double by_limit = static_cast<double>(c.balance()) / kSunPerTrx * total_limit /
+                            std::max<int64_t>(total_weight, 1);
+          transfer_usage = static_cast<int64_t>(std::min(by_share, by_limit));
+        }
+        receiver_usage.amount = usage_now - transfer_usage;
+        receiver_usage.latest_ms = now_ms;
+        Usage& owner_usage = energy ? payer->energy : payer->net;
+        owner_usage.consume(transfer_usage, now_ms);
+        (energy ? to->acquired_energy : to->acquired_bandwidth) -= c.balance();
+      }
+      (energy ? payer->delegated_energy : payer->delegated_bandwidth) -= c.balance();
+      (energy ? payer->frozen_energy : payer->frozen_bandwidth) += c.balance();
+      // Take from the unlocked record first, then from an expired lock.
+      int64_t left = c.balance();
+      for (bool locked : {false, true}) {
+        auto it = state_.delegations.find(DelegationKey{tx.owner(), receiver, locked});
+        if (it == state_.delegations.end() || left == 0) continue;
+        int64_t& amount = energy ? it->second.energy : it->second.bandwidth;
+        int64_t take = std::min(amount, left);
+        amount -= take;
+        left -= take;
+        if (it->second.energy == 0 && it->second.bandwidth == 0) state_.delegations.erase(it);
+      }
+      break;
+    }
+    case Transaction_Contract::AccountPermissionUpdateContract: {
+      const auto& c = *tx.parameter_as<protocol::AccountPermissionUpdateContract>();
+      chain::AccountPermissions permissions;
+      permissions.owner = c.owner();
+      permissions.owner.set_id(0);
+      for (int i = 0; i < c.actives_size(); ++i) {
+        auto active = c.actives(i);
+        active.set_id(i + 2);  // ids are positional, whatever the transaction said
+        permissions.actives.push_back(std::move(active));
+      }
+      payer->permissions = std::move(permissions);
+      break;
+    }
+    case Transaction_Contract::TriggerSmartContract: {
+      payer->energy.consume(tvm.energy_from_stake, now_ms);
+      payer->balance -= tvm.energy_burned_sun;
+      receipt.fee += tvm.energy_burned_sun;
+      receipt.energy_usage = tvm.energy_from_stake;
+      receipt.energy_fee = tvm.energy_burned_sun;
+      receipt.energy_usage_total = tvm.energy_total;
+      receipt.contract_result = tvm.result;
+      receipt.failed = tvm.result != "SUCCESS";
+      receipt.res_message = tvm.message;
+      receipt.return_value = tvm.return_value;
+      if (tvm.transfer) {
+        state_.usdt_balances[tx.owner()] -= tvm.amount;
+        state_.usdt_balances[tvm.to] += tvm.amount;
+        LogEntry log;
+        log.contract = usdt_address();
+        common::Hash32 topic;
+        std::copy(std::begin(kTransferTopic), std::end(kTransferTopic), topic.begin());
+        log.topics = {topic, word_of(tx.owner()), word_of(tvm.to)};
+        log.data = uint_word(tvm.amount);
+        receipt.logs.push_back(std::move(log));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return receipt;
+}
+
+}  // namespace relay::devnet

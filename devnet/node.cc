@@ -1,0 +1,181 @@
+#include "devnet/node.h"
+
+#include <algorithm>
+
+#include "common/hash.h"
+#include "common/json.h"
+
+namespace relay::devnet {
+
+using common::Address;
+using common::Result;
+
+namespace {
+
+const Address& witness_address() {
+  static const Address address = Address::from_id20(common::Bytes(20, 0x77));
+  return address;
+}
+
+common::Hash32 merkle_of(const std::vector<common::Hash32>& txids) {
+  if (txids.empty()) return {};
+  common::Bytes all;
+  for (const auto& id : txids) all.insert(all.end(), id.begin(), id.end());
+  return common::sha256(all);
+}
+
+}  // namespace
+
+common::Hash32 block_id(const Block& block, const Address& witness) {
+  protocol::BlockHeader_raw header;
+  header.set_timestamp(block.timestamp_ms);
+  header.set_txtrieroot(std::string(block.tx_root.begin(), block.tx_root.end()));
+  header.set_parenthash(std::string(block.parent.begin(), block.parent.end()));
+  header.set_number(block.number);
+  header.set_witness_address(witness.proto_bytes());
+  header.set_version(32);
+  std::string bytes = header.SerializeAsString();
+  common::Hash32 id = common::sha256(common::as_bytes(bytes));
+  for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(static_cast<uint64_t>(block.number) >> (56 - 8 * i));
+  return id;
+}
+
+Result<Genesis> parse_genesis(std::string_view json_text) {
+  RELAY_ASSIGN_OR_RETURN(auto json, common::parse_json_object(json_text));
+  Genesis genesis;
+  RELAY_ASSIGN_OR_RETURN(genesis.timestamp_ms, common::json_get_int64_or(json, "timestamp_ms", 0));
+  RELAY_ASSIGN_OR_RETURN(genesis.background_energy_weight_trx,
+                         common::json_get_int64_or(json, "background_energy_weight_trx",
+                                                   genesis.background_energy_weight_trx));
+  RELAY_ASSIGN_OR_RETURN(genesis.background_net_weight_trx,
+                         common::json_get_int64_or(json, "background_net_weight_trx",
+                                                   genesis.background_net_weight_trx));
+  if (const auto* accounts = json.if_contains("accounts")) {
+    if (!accounts->is_array()) return common::make_error("invalid_genesis", "accounts must be an array");
+    for (const auto& item : accounts->as_array()) {
+      if (!item.is_object()) return common::make_error("invalid_genesis", "each account must be an object");
+      const auto& a = item.as_object();
+      GenesisAccount account;
+      RELAY_ASSIGN_OR_RETURN(std::string text, common::json_get_string(a, "address"));
+      auto address = Address::parse(text);
+      if (!address.ok()) return common::make_error("invalid_genesis", address.error().message);
+      account.address = *address;
+      RELAY_ASSIGN_OR_RETURN(account.balance_sun, common::json_get_int64_or(a, "balance_sun", 0));
+      RELAY_ASSIGN_OR_RETURN(account.frozen_energy_sun, common::json_get_int64_or(a, "frozen_energy_sun", 0));
+      RELAY_ASSIGN_OR_RETURN(account.frozen_bandwidth_sun,
+                             common::json_get_int64_or(a, "frozen_bandwidth_sun", 0));
+      RELAY_ASSIGN_OR_RETURN(account.usdt, common::json_get_int64_or(a, "usdt", 0));
+      if (account.balance_sun < 0 || account.frozen_energy_sun < 0 || account.frozen_bandwidth_sun < 0 ||
+          account.usdt < 0) {
+        return common::make_error("invalid_genesis", "amounts must not be negative");
+      }
+      genesis.accounts.push_back(account);
+    }
+  }
+  if (const auto* params = json.if_contains("chain_parameters")) {
+    if (!params->is_object()) return common::make_error("invalid_genesis", "chain_parameters must be an object");
+    for (const auto& member : params->as_object()) {
+      RELAY_ASSIGN_OR_RETURN(int64_t value, common::json_int64(member.value(), member.key()));
+      genesis.parameters.emplace_back(std::string(member.key()), value);
+    }
+  }
+  return genesis;
+}
+
+Node::Node(const common::Clock& clock, int64_t solidity_depth)
+    : clock_(clock), solidity_depth_(solidity_depth) {}
+
+Node::Node(const Genesis& genesis, const common::Clock& clock, int64_t solidity_depth)
+    : Node(clock, solidity_depth) {
+  for (const auto& [key, value] : genesis.parameters) {
+    auto status = state_.params.set(key, value);
+    (void)status;  // parse_genesis callers validate keys through set() below
+  }
+  state_.total_energy_weight = genesis.background_energy_weight_trx;
+  state_.total_net_weight = genesis.background_net_weight_trx;
+  int64_t start = genesis.timestamp_ms != 0 ? genesis.timestamp_ms : clock_.now_ms();
+  time_offset_ms_ = start - clock_.now_ms();
+
+  for (const auto& g : genesis.accounts) {
+    Account account;
+    account.address = g.address;
+    account.balance = g.balance_sun;
+    account.create_time_ms = start;
+    account.frozen_energy = g.frozen_energy_sun;
+    account.frozen_bandwidth = g.frozen_bandwidth_sun;
+    account.permissions = chain::AccountPermissions::defaults_for(g.address, default_active_operations());
+    state_.total_energy_weight += g.frozen_energy_sun / kSunPerTrx;
+    state_.total_net_weight += g.frozen_bandwidth_sun / kSunPerTrx;
+    if (g.usdt > 0) state_.usdt_balances[g.address] = g.usdt;
+    state_.accounts[g.address] = std::move(account);
+  }
+  Account usdt;
+  usdt.address = usdt_address();
+  usdt.is_contract = true;
+  usdt.create_time_ms = start;
+  usdt.permissions = chain::AccountPermissions::defaults_for(usdt.address, default_active_operations());
+  state_.accounts[usdt.address] = std::move(usdt);
+
+  Block genesis_block;
+  genesis_block.number = 0;
+  genesis_block.timestamp_ms = start;
+  genesis_block.id = block_id(genesis_block, witness_address());
+  state_.blocks.push_back(genesis_block);
+}
+
+int64_t Node::now_ms() const {
+  std::lock_guard lock(mutex_);
+  return clock_.now_ms() + time_offset_ms_;
+}
+
+void Node::seal_block_locked(int64_t timestamp_ms) {
+  const Block& head = state_.head();
+  Block block;
+  block.number = head.number + 1;
+  block.parent = head.id;
+  block.timestamp_ms = std::max(timestamp_ms, head.timestamp_ms + 1);
+  block.txids = std::move(state_.pending);
+  state_.pending.clear();
+  block.tx_root = merkle_of(block.txids);
+  block.id = block_id(block, witness_address());
+  for (const auto& txid : block.txids) {
+    auto& record = state_.transactions.at(txid);
+    record.block_number = block.number;
+    record.block_time_ms = block.timestamp_ms;
+  }
+  state_.blocks.push_back(std::move(block));
+}
+
+void Node::produce_block() {
+  std::lock_guard lock(mutex_);
+  seal_block_locked(clock_.now_ms() + time_offset_ms_);
+}
+
+void Node::mine(int64_t blocks) {
+  std::lock_guard lock(mutex_);
+  for (int64_t i = 0; i < blocks; ++i) seal_block_locked(clock_.now_ms() + time_offset_ms_);
+}
+
+void Node::advance_time(int64_t seconds) {
+  std::lock_guard lock(mutex_);
+  int64_t target = clock_.now_ms() + time_offset_ms_ + seconds * 1000;
+  time_offset_ms_ += seconds * 1000;
+  // The blocks a real chain would have produced meanwhile, one per 3-second slot.
+  for (int64_t t = state_.head().timestamp_ms + kBlockIntervalMs; t < target; t += kBlockIntervalMs) {
+    seal_block_locked(t);
+  }
+  seal_block_locked(target);
+}
+
+ApplyResult Node::broadcast(const chain::Transaction& tx) {
+  std::lock_guard lock(mutex_);
+  Executor executor(state_);
+  ApplyResult result = executor.apply(tx, state_.head().timestamp_ms);
+  if (auto* receipt = std::get_if<Receipt>(&result)) {
+    state_.transactions.emplace(tx.txid(), TxRecord{tx, *receipt, std::nullopt, 0});
+    state_.pending.push_back(tx.txid());
+  }
+  return result;
+}
+
+}  // namespace relay::devnet
