@@ -18,9 +18,9 @@ constexpr int64_t kMaxExpirationAheadMs = 86'400'000;
 constexpr size_t kTaposWindow = 65'536;
 constexpr int64_t kMaxUnfreezingEntries = 32;
 // keccak256("Transfer(address,address,uint256)")
-constexpr uint8_t kTransferTopic[32] = {0xdd, 0xf2, 0x52, 0xad, 0x1b, 0xe2, 0xc8, 0x9b, 0x69, 0xc2, 0xb0,
-                                        0x68, 0xfc, 0x37, 0x8d, 0xaa, 0x95, 0x2b, 0xa7, 0xf1, 0x63, 0xc4,
-                                        0xa1, 0x16, 0x28, 0xf5, 0x5a, 0x4d, 0xf5, 0x23, 0xb3, 0xef};
+constexpr uint8_t kTransferTopic[32] = {
+    0xdd, 0xf2, 0x52, 0xad, 0x1b, 0xe2, 0xc8, 0x9b, 0x69, 0xc2, 0xb0, 0x68, 0xfc, 0x37, 0x8d, 0xaa,
+    0x95, 0x2b, 0xa7, 0xf1, 0x63, 0xc4, 0xa1, 0x16, 0x28, 0xf5, 0x5a, 0x4d, 0xf5, 0x23, 0xb3, 0xef};
 
 common::Error invalid(std::string message) {
   return make_error("contract_validate", std::move(message));
@@ -28,7 +28,9 @@ common::Error invalid(std::string message) {
 
 std::string hex_of(const Address& address) { return address.to_hex(); }
 
-BroadcastError refuse(const char* code, std::string message) { return BroadcastError{code, std::move(message)}; }
+BroadcastError refuse(const char* code, std::string message) {
+  return BroadcastError{code, std::move(message)};
+}
 
 Address address_of(const std::string& bytes) {
   return *Address::from_bytes(common::as_bytes(bytes));  // the decoder checked every address field
@@ -93,8 +95,8 @@ ConstantCall call_constant(const ChainState& state, const Address& caller, const
     auto it = state.usdt_balances.find(a);
     return it == state.usdt_balances.end() ? int64_t{0} : it->second;
   };
-  if (data.size() >= 4 && std::equal(chain::kTransferSelector.begin(), chain::kTransferSelector.end(),
-                                     data.begin())) {
+  if (data.size() >= 4 &&
+      std::equal(chain::kTransferSelector.begin(), chain::kTransferSelector.end(), data.begin())) {
     auto transfer = chain::decode_trc20_transfer(data);
     if (!transfer.ok()) {
       out = {false, "REVERT opcode executed", kUsdtRevertEnergy, {}};
@@ -105,8 +107,8 @@ ConstantCall call_constant(const ChainState& state, const Address& caller, const
       out = {false, "REVERT opcode executed", kUsdtRevertEnergy, {}};
       return out;
     }
-    out.energy_used = balance_of(transfer->to) > 0 ? kUsdtTransferEnergyToHolder
-                                                   : kUsdtTransferEnergyToNewHolder;
+    out.energy_used =
+        balance_of(transfer->to) > 0 ? kUsdtTransferEnergyToHolder : kUsdtTransferEnergyToNewHolder;
     out.result = uint_word(1);
     return out;
   }
@@ -140,7 +142,8 @@ Status validate_transfer(const ChainState& state, const protocol::TransferContra
                     ? state.params.create_new_account_fee_in_system_contract()
                     : 0;
   const Account* receiver = state.find_account(to);
-  if (receiver != nullptr && receiver->is_contract && state.params.get("getForbidTransferToContract") == 1) {
+  if (receiver != nullptr && receiver->is_contract &&
+      state.params.get("getForbidTransferToContract") == 1) {
     return invalid("Cannot transfer TRX to a smartContract.");
   }
   if (from->balance < c.amount() + fee) {
@@ -154,7 +157,8 @@ Status validate_freeze(const ChainState& state, const protocol::FreezeBalanceV2C
   const Account* account = state.find_account(owner);
   if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
   if (c.frozen_balance() <= 0) return invalid("frozenBalance must be positive");
-  if (c.frozen_balance() < kSunPerTrx) return invalid("frozenBalance must be greater than or equal to 1 TRX");
+  if (c.frozen_balance() < kSunPerTrx)
+    return invalid("frozenBalance must be greater than or equal to 1 TRX");
   if (c.frozen_balance() > account->balance) {
     return invalid("frozenBalance must be less than or equal to accountBalance");
   }
@@ -172,7 +176,8 @@ Status validate_unfreeze(const ChainState& state, const protocol::UnfreezeBalanc
   if (c.resource() != protocol::BANDWIDTH && c.resource() != protocol::ENERGY) {
     return invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy]");
   }
-  int64_t frozen = c.resource() == protocol::ENERGY ? account->frozen_energy : account->frozen_bandwidth;
+  int64_t frozen =
+      c.resource() == protocol::ENERGY ? account->frozen_energy : account->frozen_bandwidth;
   if (frozen <= 0) {
     return invalid(std::string("no frozenBalance(") +
                    (c.resource() == protocol::ENERGY ? "Energy" : "BANDWIDTH") + ")");
@@ -183,7 +188,8 @@ Status validate_unfreeze(const ChainState& state, const protocol::UnfreezeBalanc
   }
   int64_t pending = std::count_if(account->unfreezing.begin(), account->unfreezing.end(),
                                   [&](const UnfreezeEntry& e) { return e.expire_ms > now_ms; });
-  if (pending >= kMaxUnfreezingEntries) return invalid("Invalid unfreeze operation, unfreezing times is over limit");
+  if (pending >= kMaxUnfreezingEntries)
+    return invalid("Invalid unfreeze operation, unfreezing times is over limit");
   return {};
 }
 
@@ -192,15 +198,18 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
   Address owner = address_of(c.owner_address());
   const Account* account = state.find_account(owner);
   if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
-  if (c.balance() < kSunPerTrx) return invalid("delegateBalance must be greater than or equal to 1 TRX");
+  if (c.balance() < kSunPerTrx)
+    return invalid("delegateBalance must be greater than or equal to 1 TRX");
   bool energy = c.resource() == protocol::ENERGY;
   if (c.resource() != protocol::BANDWIDTH && !energy) {
     return invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]");
   }
   int64_t max = can_delegate_max(state, *account, c.resource(), now_ms);
   if (c.balance() > max) {
-    return invalid(energy ? "delegateBalance must be less than or equal to available FreezeEnergyV2 balance"
-                          : "delegateBalance must be less than or equal to available FreezeBandwidthV2 balance");
+    return invalid(
+        energy
+            ? "delegateBalance must be less than or equal to available FreezeEnergyV2 balance"
+            : "delegateBalance must be less than or equal to available FreezeBandwidthV2 balance");
   }
   if (c.receiver_address().empty()) return invalid("Invalid receiverAddress");
   Address receiver = address_of(c.receiver_address());
@@ -211,8 +220,9 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
   if (c.lock()) {
     int64_t max_period = state.params.max_delegate_lock_period();
     if (c.lock_period() < 0 || c.lock_period() > max_period) {
-      return invalid("The lock period of delegate resource cannot be less than 0 and cannot exceed " +
-                     std::to_string(max_period) + "!");
+      return invalid(
+          "The lock period of delegate resource cannot be less than 0 and cannot exceed " +
+          std::to_string(max_period) + "!");
     }
     auto it = state.delegations.find(DelegationKey{owner, receiver, true});
     if (it != state.delegations.end()) {
@@ -221,7 +231,8 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
       int64_t remaining = expire - now_ms;
       if (remaining > period * kBlockIntervalMs) {
         std::string name = energy ? "ENERGY" : "BANDWIDTH";
-        return invalid("The lock period for " + name + " this time cannot be less than the remaining time[" +
+        return invalid("The lock period for " + name +
+                       " this time cannot be less than the remaining time[" +
                        std::to_string(remaining) + "ms] of the last lock period for " + name + "!");
       }
     }
@@ -246,7 +257,8 @@ int64_t undelegatable(const ChainState& state, const Address& owner, const Addre
 Status validate_undelegate(const ChainState& state, const protocol::UnDelegateResourceContract& c,
                            int64_t now_ms) {
   Address owner = address_of(c.owner_address());
-  if (state.find_account(owner) == nullptr) return invalid("Account[" + hex_of(owner) + "] does not exist");
+  if (state.find_account(owner) == nullptr)
+    return invalid("Account[" + hex_of(owner) + "] does not exist");
   if (c.receiver_address().empty()) return invalid("Invalid receiverAddress");
   Address receiver = address_of(c.receiver_address());
   if (receiver == owner) return invalid("receiverAddress must not be the same as ownerAddress");
@@ -260,10 +272,11 @@ Status validate_undelegate(const ChainState& state, const protocol::UnDelegateRe
   if (c.balance() <= 0) return invalid("unDelegateBalance must be more than 0 TRX");
   int64_t available = undelegatable(state, owner, receiver, energy, now_ms);
   if (c.balance() > available) {
-    return invalid(energy ? "insufficient delegateFrozenBalance(Energy), request=" +
-                                std::to_string(c.balance()) + ", unlock_balance=" + std::to_string(available)
-                          : "insufficient delegatedFrozenBalance(BANDWIDTH), request=" +
-                                std::to_string(c.balance()) + ", unlock_balance=" + std::to_string(available));
+    return invalid(
+        energy ? "insufficient delegateFrozenBalance(Energy), request=" +
+                     std::to_string(c.balance()) + ", unlock_balance=" + std::to_string(available)
+               : "insufficient delegatedFrozenBalance(BANDWIDTH), request=" +
+                     std::to_string(c.balance()) + ", unlock_balance=" + std::to_string(available));
   }
   return {};
 }
@@ -277,11 +290,13 @@ Status validate_permission_update(const ChainState& state,
   if (c.has_witness()) return invalid("account isn't witness can't set witness permission");
   if (c.actives_size() == 0) return invalid("active permission is missed");
   if (c.actives_size() > 8) return invalid("active permission is too many");
-  if (c.owner().type() != protocol::Permission::Owner) return invalid("owner permission type is error");
+  if (c.owner().type() != protocol::Permission::Owner)
+    return invalid("owner permission type is error");
   auto owner_ok = chain::validate_permission(c.owner(), total_sign_num);
   if (!owner_ok.ok()) return invalid(owner_ok.error().message);
   for (const auto& active : c.actives()) {
-    if (active.type() != protocol::Permission::Active) return invalid("active permission type is error");
+    if (active.type() != protocol::Permission::Active)
+      return invalid("active permission type is error");
     auto ok = chain::validate_permission(active, total_sign_num);
     if (!ok.ok()) return invalid(ok.error().message);
   }
@@ -312,15 +327,17 @@ Status validate_contract(const ChainState& state_, const Transaction& tx, int64_
     case Transaction_Contract::FreezeBalanceV2Contract:
       return validate_freeze(state_, *tx.parameter_as<protocol::FreezeBalanceV2Contract>());
     case Transaction_Contract::UnfreezeBalanceV2Contract:
-      return validate_unfreeze(state_, *tx.parameter_as<protocol::UnfreezeBalanceV2Contract>(), now_ms);
+      return validate_unfreeze(state_, *tx.parameter_as<protocol::UnfreezeBalanceV2Contract>(),
+                               now_ms);
     case Transaction_Contract::DelegateResourceContract:
-      return validate_delegate(state_, *tx.parameter_as<protocol::DelegateResourceContract>(), now_ms);
+      return validate_delegate(state_, *tx.parameter_as<protocol::DelegateResourceContract>(),
+                               now_ms);
     case Transaction_Contract::UnDelegateResourceContract:
       return validate_undelegate(state_, *tx.parameter_as<protocol::UnDelegateResourceContract>(),
                                  now_ms);
     case Transaction_Contract::AccountPermissionUpdateContract:
-      return validate_permission_update(state_,
-                                        *tx.parameter_as<protocol::AccountPermissionUpdateContract>());
+      return validate_permission_update(
+          state_, *tx.parameter_as<protocol::AccountPermissionUpdateContract>());
     case Transaction_Contract::TriggerSmartContract: {
       int64_t max_fee_limit = state_.params.max_fee_limit();
       if (tx.raw().fee_limit() < 0 || tx.raw().fee_limit() > max_fee_limit) {
@@ -336,14 +353,19 @@ Status validate_contract(const ChainState& state_, const Transaction& tx, int64_
 
 ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
   const Block& head = state_.head();
-  common::Bytes signed_bytes = tx.encode_signed();
-  if (signed_bytes.size() > Transaction::kMaxSize) {
-    return refuse("TOO_BIG_TRANSACTION_ERROR", "Too big transaction, the size is " +
-                                                   std::to_string(signed_bytes.size()) + " bytes");
+  const auto& raw = tx.raw();
+  // Wallet.broadcastTransaction refuses what cannot make the next block before anything else.
+  if (raw.expiration() < head.timestamp_ms + kBlockIntervalMs) {
+    return refuse("TRANSACTION_EXPIRATION_ERROR", "Transaction expired");
+  }
+  // Manager.pushTransaction checks the signature first, then processTransaction the rest in order.
+  auto signature = chain::check_permission(permissions_of(state_, tx.owner()), tx,
+                                           static_cast<int>(state_.params.total_sign_num()));
+  if (!signature.ok()) {
+    return refuse("SIGERROR", "Validate signature error: " + signature.error().message);
   }
 
   // TaPoS: the referenced block must be one of the last 65,536 on this chain.
-  const auto& raw = tx.raw();
   int64_t ref_low16 = (static_cast<uint8_t>(raw.ref_block_bytes()[0]) << 8) |
                       static_cast<uint8_t>(raw.ref_block_bytes()[1]);
   bool tapos_ok = false;
@@ -358,6 +380,13 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
   }
   if (!tapos_ok) return refuse("TAPOS_ERROR", "Tapos check error.");
 
+  common::Bytes signed_bytes = tx.encode_signed();
+  int64_t size = static_cast<int64_t>(signed_bytes.size());
+  if (size + 64 + 64 > static_cast<int64_t>(Transaction::kMaxSize)) {
+    return refuse("TOO_BIG_TRANSACTION_ERROR",
+                  "Too big transaction with result, TxId " + tx.txid_hex() + ", the size is " +
+                      std::to_string(size + 128) + " bytes, maxTxSize 512000");
+  }
   if (raw.expiration() <= head.timestamp_ms ||
       raw.expiration() > head.timestamp_ms + kMaxExpirationAheadMs) {
     return refuse("TRANSACTION_EXPIRATION_ERROR", "Transaction expired");
@@ -366,26 +395,27 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
     return refuse("DUP_TRANSACTION_ERROR", "Dup transaction.");
   }
 
-  auto signature = chain::check_permission(permissions_of(state_, tx.owner()), tx,
-                                           static_cast<int>(state_.params.total_sign_num()));
-  if (!signature.ok()) {
-    return refuse("SIGERROR", "Validate signature error: " + signature.error().message);
-  }
-
   // Bandwidth, paid by the contract's owner: create-account path, then stake, free allowance, burn.
   Account* payer = state_.find_account(tx.owner());
   if (payer == nullptr) {
-    return refuse("CONTRACT_VALIDATE_ERROR", "Contract validate error : Account[" +
-                                                 hex_of(tx.owner()) + "] not exists");
+    return refuse("CONTRACT_VALIDATE_ERROR", "Contract validate error : account [" +
+                                                 tx.owner().to_base58() + "] does not exist");
   }
   NetPlan net;
-  net.bytes = static_cast<int64_t>(signed_bytes.size()) + 64;
+  net.bytes = size + 64;
   bool creates_account = false;
   if (const auto* transfer = tx.parameter_as<protocol::TransferContract>()) {
     creates_account = state_.find_account(address_of(transfer->to_address())) == nullptr;
   }
-  int64_t balance_left = payer->balance;
   if (creates_account) {
+    int64_t limit = state_.params.get("getMaxCreateAccountTxSize");
+    int64_t unsigned_size = size - 65 * static_cast<int64_t>(tx.signatures().size());
+    if (unsigned_size > limit) {
+      return refuse("TOO_BIG_TRANSACTION_ERROR", "Too big new account transaction, TxId " +
+                                                     tx.txid_hex() + ", the size is " +
+                                                     std::to_string(unsigned_size) +
+                                                     " bytes, maxTxSize " + std::to_string(limit));
+    }
     int64_t needed = net.bytes * state_.params.create_new_account_bandwidth_rate();
     if (available_net(state_, *payer, now_ms) >= needed) {
       net.source = NetPlan::Source::kCreateAccountStaked;
@@ -401,71 +431,16 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
     net.source = NetPlan::Source::kBurn;
     net.fee = net.bytes * state_.params.transaction_fee();
   }
-  if (net.fee > balance_left) {
-    return refuse("BANDWITH_ERROR", "Account resource insufficient error.");
-  }
-  balance_left -= net.fee;
   int64_t multi_sign_fee = tx.signatures().size() > 1 ? state_.params.multi_sign_fee() : 0;
-  if (multi_sign_fee > balance_left) {
-    return refuse("BANDWITH_ERROR", "Account resource insufficient error.");
-  }
-  balance_left -= multi_sign_fee;
   int64_t memo_fee = raw.data().empty() ? 0 : state_.params.memo_fee();
-  if (memo_fee > balance_left) {
+  if (net.fee > payer->balance || net.fee + multi_sign_fee > payer->balance ||
+      net.fee + multi_sign_fee + memo_fee > payer->balance) {
     return refuse("BANDWITH_ERROR", "Account resource insufficient error.");
   }
-  balance_left -= memo_fee;
 
-  auto valid = validate_contract(state_, tx, now_ms);
-  if (!valid.ok()) return refuse("CONTRACT_VALIDATE_ERROR", "Contract validate error : " + valid.error().message);
-
-  // Execution that can still fail as CONTRACT_EXE_ERROR must be decided before anything changes.
-  int64_t contract_fee = 0;
-  using protocol::Transaction_Contract;
-  if (tx.contract_type() == Transaction_Contract::AccountPermissionUpdateContract) {
-    contract_fee = state_.params.update_account_permission_fee();
-    if (contract_fee > balance_left) {
-      return refuse("CONTRACT_EXE_ERROR", "Contract execute error : Validate AccountPermissionUpdateContract "
-                                          "error, balance is not sufficient.");
-    }
-  } else if (creates_account) {
-    contract_fee = state_.params.create_new_account_fee_in_system_contract();
-  }
-
-  TvmPlan tvm;
-  if (const auto* trigger = tx.parameter_as<protocol::TriggerSmartContract>()) {
-    auto call = call_constant(state_, tx.owner(), address_of(trigger->contract_address()),
-                              common::as_bytes(trigger->data()));
-    int64_t needed = call.energy_used;
-    int64_t from_stake_max = available_energy(state_, *payer, now_ms);
-    int64_t burnable_sun = std::max<int64_t>(0, std::min(raw.fee_limit(), balance_left));
-    int64_t burnable_energy = burnable_sun / state_.params.energy_fee();
-    if (from_stake_max + burnable_energy < needed) {
-      // The call runs until the energy it may use is gone: all of it is spent, up to fee_limit.
-      tvm.result = "OUT_OF_ENERGY";
-      tvm.energy_from_stake = from_stake_max;
-      tvm.energy_burned_sun = burnable_energy * state_.params.energy_fee();
-      tvm.energy_total = from_stake_max + burnable_energy;
-      tvm.message = "Not enough energy for 'SSTORE' operation executing";
-    } else {
-      tvm.energy_from_stake = std::min(from_stake_max, needed);
-      tvm.energy_burned_sun = (needed - tvm.energy_from_stake) * state_.params.energy_fee();
-      tvm.energy_total = needed;
-      if (!call.ok) {
-        tvm.result = "REVERT";
-        tvm.message = call.message;
-      } else if (auto transfer = chain::decode_trc20_transfer(common::as_bytes(trigger->data())); transfer.ok()) {
-        tvm.transfer = true;
-        tvm.to = transfer->to;
-        tvm.amount = *transfer->amount.to_int64();
-        tvm.return_value = call.result;
-      } else {
-        tvm.return_value = call.result;
-      }
-    }
-  }
-
-  // ---- commit: nothing below can fail ----
+  // Bandwidth and fees are taken before the actuator validates, so it sees the balance after them;
+  // a refusal from here on restores the payer as java-tron rolls back its session.
+  const Account payer_before = *payer;
   Receipt receipt;
   switch (net.source) {
     case NetPlan::Source::kStaked:
@@ -478,15 +453,75 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
       break;
     case NetPlan::Source::kCreateAccountStaked:
       payer->net.consume(net.bytes * state_.params.create_new_account_bandwidth_rate(), now_ms);
-      receipt.net_usage = net.bytes;
+      receipt.net_usage = net.bytes * state_.params.create_new_account_bandwidth_rate();
       break;
     case NetPlan::Source::kBurn:
     case NetPlan::Source::kCreateAccountBurn:
       receipt.net_fee = net.fee;
       break;
   }
-  payer->balance -= net.fee + multi_sign_fee + memo_fee + contract_fee;
-  receipt.fee = net.fee + multi_sign_fee + memo_fee + contract_fee;
+  payer->balance -= net.fee + multi_sign_fee + memo_fee;
+  receipt.fee = net.fee + multi_sign_fee + memo_fee;
+
+  auto valid = validate_contract(state_, tx, now_ms);
+  if (!valid.ok()) {
+    *payer = payer_before;
+    return refuse("CONTRACT_VALIDATE_ERROR", "Contract validate error : " + valid.error().message);
+  }
+
+  using protocol::Transaction_Contract;
+  int64_t contract_fee = 0;
+  if (tx.contract_type() == Transaction_Contract::AccountPermissionUpdateContract) {
+    contract_fee = state_.params.update_account_permission_fee();
+  } else if (creates_account) {
+    contract_fee = state_.params.create_new_account_fee_in_system_contract();
+  }
+  if (contract_fee > payer->balance) {
+    std::string message = tx.owner().to_hex() +
+                          " insufficient balance, balance: " + std::to_string(payer->balance) +
+                          ", amount: " + std::to_string(contract_fee);
+    *payer = payer_before;
+    return refuse("CONTRACT_EXE_ERROR", "Contract execute error : " + message);
+  }
+
+  TvmPlan tvm;
+  if (const auto* trigger = tx.parameter_as<protocol::TriggerSmartContract>()) {
+    auto call = call_constant(state_, tx.owner(), address_of(trigger->contract_address()),
+                              common::as_bytes(trigger->data()));
+    int64_t sun_per_energy = state_.params.energy_fee() > 0 ? state_.params.energy_fee() : 100;
+    int64_t left_frozen = available_energy(state_, *payer, now_ms);
+    int64_t from_balance =
+        std::max<int64_t>(payer->balance - trigger->call_value(), 0) / sun_per_energy;
+    int64_t from_fee_limit = raw.fee_limit() / sun_per_energy;
+    // fee_limit caps all the energy a call may use, staked energy included.
+    int64_t limit = std::min(left_frozen + from_balance, from_fee_limit);
+    int64_t used = call.energy_used;
+    if (used > limit) {
+      tvm.result = "OUT_OF_ENERGY";
+      tvm.message = "Not enough energy for 'SSTORE' operation executing: curInvokeEnergyLimit[" +
+                    std::to_string(limit) + "], curOpEnergy[20000], usedEnergy[" +
+                    std::to_string(std::max<int64_t>(limit - 20'000, 0)) + "]";
+      used = limit;  // spendAllEnergy
+    } else if (!call.ok) {
+      tvm.result = "REVERT";
+      tvm.message = call.message;
+    } else if (auto transfer = chain::decode_trc20_transfer(common::as_bytes(trigger->data()));
+               transfer.ok()) {
+      tvm.transfer = true;
+      tvm.to = transfer->to;
+      tvm.amount = *transfer->amount.to_int64();
+      tvm.return_value = call.result;
+    } else {
+      tvm.return_value = call.result;
+    }
+    tvm.energy_total = used;
+    tvm.energy_from_stake = std::min(left_frozen, used);
+    tvm.energy_burned_sun = (used - tvm.energy_from_stake) * sun_per_energy;
+  }
+
+  // ---- commit: nothing below can fail ----
+  payer->balance -= contract_fee;
+  receipt.fee += contract_fee;
 
   switch (tx.contract_type()) {
     case Transaction_Contract::TransferContract: {
@@ -496,7 +531,8 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
         Account created;
         created.address = to;
         created.create_time_ms = now_ms;
-        created.permissions = chain::AccountPermissions::defaults_for(to, default_active_operations());
+        created.permissions =
+            chain::AccountPermissions::defaults_for(to, default_active_operations());
         state_.accounts.emplace(to, std::move(created));  // std::map keeps `payer` valid
       }
       payer->balance -= c.amount();
@@ -528,10 +564,11 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
       }
       bool energy = c.resource() == protocol::ENERGY;
       (energy ? payer->frozen_energy : payer->frozen_bandwidth) -= c.unfreeze_balance();
-      (energy ? state_.total_energy_weight : state_.total_net_weight) -= c.unfreeze_balance() / kSunPerTrx;
-      payer->unfreezing.push_back(UnfreezeEntry{
-          c.resource(), c.unfreeze_balance(),
-          now_ms + state_.params.unfreeze_delay_days() * kResourceWindowMs});
+      (energy ? state_.total_energy_weight : state_.total_net_weight) -=
+          c.unfreeze_balance() / kSunPerTrx;
+      payer->unfreezing.push_back(
+          UnfreezeEntry{c.resource(), c.unfreeze_balance(),
+                        now_ms + state_.params.unfreeze_delay_days() * kResourceWindowMs});
       break;
     }
     case Transaction_Contract::DelegateResourceContract: {
@@ -566,7 +603,8 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
       Account* to = state_.find_account(receiver);
       if (to != nullptr) {
         // Usage moves back with the stake (PROTOCOL.md §4.4).
-        int64_t total_limit = energy ? state_.params.total_energy_limit() : state_.params.total_net_limit();
+        int64_t total_limit =
+            energy ? state_.params.total_energy_limit() : state_.params.total_net_limit();
         int64_t total_weight = energy ? state_.total_energy_weight : state_.total_net_weight;
         Usage& receiver_usage = energy ? to->energy : to->net;
         int64_t receiver_stake = energy ? to->frozen_energy + to->acquired_energy

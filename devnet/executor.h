@@ -21,8 +21,8 @@ using ApplyResult = std::variant<Receipt, BroadcastError>;
 
 // The result of running a contract call without committing it (triggerconstantcontract).
 struct ConstantCall {
-  bool ok = true;          // false: the call reverts
-  std::string message;     // revert reason
+  bool ok = true;       // false: the call reverts
+  std::string message;  // revert reason
   int64_t energy_used = 0;
   common::Bytes result;
 };

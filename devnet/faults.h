@@ -32,7 +32,8 @@ class FaultInjector {
   FaultConfig config() const;
 
   // Called by HttpServer for every request: sleeps the configured latency, then returns the error
-  // response to send instead of calling the handler, or nullopt to go on. /admin/* is never faulted.
+  // response to send instead of calling the handler, or nullopt to go on. /admin/* is never
+  // faulted.
   std::optional<HttpResponse> before(const HttpRequest& request);
 
   // Asked by the broadcast endpoints: true = pretend success and drop the transaction.

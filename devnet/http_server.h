@@ -1,5 +1,5 @@
-// HttpServer: the devnet's small embedded HTTP/1.1 server (Boost.Beast). It knows nothing about TRON:
-// every request goes to one HttpHandler, after the FaultInjector has had its say.
+// HttpServer: the devnet's small embedded HTTP/1.1 server (Boost.Beast). It knows nothing about
+// TRON: every request goes to one HttpHandler, after the FaultInjector has had its say.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,6 @@
 // tron-devnet: a local TronGrid-compatible TRON chain for development, tests and the demo.
+#include <google/protobuf/stubs/logging.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -8,8 +10,6 @@
 #include <string>
 #include <thread>
 
-#include <google/protobuf/stubs/logging.h>
-
 #include "devnet/faults.h"
 #include "devnet/http_server.h"
 #include "devnet/node.h"
@@ -18,7 +18,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tron-devnet --listen HOST:PORT [--block-interval-ms N] [--genesis FILE] [--state FILE]\n"
+    "usage: tron-devnet --listen HOST:PORT [--block-interval-ms N] [--genesis FILE] [--state "
+    "FILE]\n"
     "                   [--solidity-depth N]\n"
     "  --block-interval-ms  3000 by default; 0 = blocks only on demand (POST /admin/mine)\n"
     "  --genesis            accounts, stakes, USDT balances and chain parameters (JSON)\n"
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception&) {
     return fail("--listen must be HOST:PORT");
   }
-  if (block_interval_ms < 0 || solidity_depth < 0) return fail("intervals and depths must not be negative");
+  if (block_interval_ms < 0 || solidity_depth < 0)
+    return fail("intervals and depths must not be negative");
 
   relay::common::SystemClock clock;
   std::unique_ptr<relay::devnet::Node> node;
@@ -122,7 +124,8 @@ int main(int argc, char** argv) {
   auto faults = std::make_shared<relay::devnet::FaultInjector>();
   relay::devnet::WalletApi api(*node, faults, {.admin_enabled = is_loopback(options.host)});
   relay::devnet::HttpServer server(
-      options, [&api](const relay::devnet::HttpRequest& request) { return api.handle(request); }, faults);
+      options, [&api](const relay::devnet::HttpRequest& request) { return api.handle(request); },
+      faults);
   auto port = server.start();
   if (!port.ok()) return fail(port.error().message);
 

@@ -36,7 +36,8 @@ common::Hash32 block_id(const Block& block, const Address& witness) {
   header.set_version(32);
   std::string bytes = header.SerializeAsString();
   common::Hash32 id = common::sha256(common::as_bytes(bytes));
-  for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(static_cast<uint64_t>(block.number) >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    id[i] = static_cast<uint8_t>(static_cast<uint64_t>(block.number) >> (56 - 8 * i));
   return id;
 }
 
@@ -51,9 +52,11 @@ Result<Genesis> parse_genesis(std::string_view json_text) {
                          common::json_get_int64_or(json, "background_net_weight_trx",
                                                    genesis.background_net_weight_trx));
   if (const auto* accounts = json.if_contains("accounts")) {
-    if (!accounts->is_array()) return common::make_error("invalid_genesis", "accounts must be an array");
+    if (!accounts->is_array())
+      return common::make_error("invalid_genesis", "accounts must be an array");
     for (const auto& item : accounts->as_array()) {
-      if (!item.is_object()) return common::make_error("invalid_genesis", "each account must be an object");
+      if (!item.is_object())
+        return common::make_error("invalid_genesis", "each account must be an object");
       const auto& a = item.as_object();
       GenesisAccount account;
       RELAY_ASSIGN_OR_RETURN(std::string text, common::json_get_string(a, "address"));
@@ -61,19 +64,21 @@ Result<Genesis> parse_genesis(std::string_view json_text) {
       if (!address.ok()) return common::make_error("invalid_genesis", address.error().message);
       account.address = *address;
       RELAY_ASSIGN_OR_RETURN(account.balance_sun, common::json_get_int64_or(a, "balance_sun", 0));
-      RELAY_ASSIGN_OR_RETURN(account.frozen_energy_sun, common::json_get_int64_or(a, "frozen_energy_sun", 0));
+      RELAY_ASSIGN_OR_RETURN(account.frozen_energy_sun,
+                             common::json_get_int64_or(a, "frozen_energy_sun", 0));
       RELAY_ASSIGN_OR_RETURN(account.frozen_bandwidth_sun,
                              common::json_get_int64_or(a, "frozen_bandwidth_sun", 0));
       RELAY_ASSIGN_OR_RETURN(account.usdt, common::json_get_int64_or(a, "usdt", 0));
-      if (account.balance_sun < 0 || account.frozen_energy_sun < 0 || account.frozen_bandwidth_sun < 0 ||
-          account.usdt < 0) {
+      if (account.balance_sun < 0 || account.frozen_energy_sun < 0 ||
+          account.frozen_bandwidth_sun < 0 || account.usdt < 0) {
         return common::make_error("invalid_genesis", "amounts must not be negative");
       }
       genesis.accounts.push_back(account);
     }
   }
   if (const auto* params = json.if_contains("chain_parameters")) {
-    if (!params->is_object()) return common::make_error("invalid_genesis", "chain_parameters must be an object");
+    if (!params->is_object())
+      return common::make_error("invalid_genesis", "chain_parameters must be an object");
     for (const auto& member : params->as_object()) {
       RELAY_ASSIGN_OR_RETURN(int64_t value, common::json_int64(member.value(), member.key()));
       genesis.parameters.emplace_back(std::string(member.key()), value);
@@ -103,7 +108,8 @@ Node::Node(const Genesis& genesis, const common::Clock& clock, int64_t solidity_
     account.create_time_ms = start;
     account.frozen_energy = g.frozen_energy_sun;
     account.frozen_bandwidth = g.frozen_bandwidth_sun;
-    account.permissions = chain::AccountPermissions::defaults_for(g.address, default_active_operations());
+    account.permissions =
+        chain::AccountPermissions::defaults_for(g.address, default_active_operations());
     state_.total_energy_weight += g.frozen_energy_sun / kSunPerTrx;
     state_.total_net_weight += g.frozen_bandwidth_sun / kSunPerTrx;
     if (g.usdt > 0) state_.usdt_balances[g.address] = g.usdt;
@@ -113,7 +119,8 @@ Node::Node(const Genesis& genesis, const common::Clock& clock, int64_t solidity_
   usdt.address = usdt_address();
   usdt.is_contract = true;
   usdt.create_time_ms = start;
-  usdt.permissions = chain::AccountPermissions::defaults_for(usdt.address, default_active_operations());
+  usdt.permissions =
+      chain::AccountPermissions::defaults_for(usdt.address, default_active_operations());
   state_.accounts[usdt.address] = std::move(usdt);
 
   Block genesis_block;
@@ -161,7 +168,8 @@ void Node::advance_time(int64_t seconds) {
   int64_t target = clock_.now_ms() + time_offset_ms_ + seconds * 1000;
   time_offset_ms_ += seconds * 1000;
   // The blocks a real chain would have produced meanwhile, one per 3-second slot.
-  for (int64_t t = state_.head().timestamp_ms + kBlockIntervalMs; t < target; t += kBlockIntervalMs) {
+  for (int64_t t = state_.head().timestamp_ms + kBlockIntervalMs; t < target;
+       t += kBlockIntervalMs) {
     seal_block_locked(t);
   }
   seal_block_locked(target);

@@ -30,19 +30,21 @@ struct Genesis {
   std::vector<std::pair<std::string, int64_t>> parameters;
 };
 
-// {"timestamp_ms"?, "accounts":[{"address","balance_sun","frozen_energy_sun","frozen_bandwidth_sun",
-// "usdt"}], "background_energy_weight_trx"?, "background_net_weight_trx"?, "chain_parameters":{…}}
+// {"timestamp_ms"?,
+// "accounts":[{"address","balance_sun","frozen_energy_sun","frozen_bandwidth_sun", "usdt"}],
+// "background_energy_weight_trx"?, "background_net_weight_trx"?, "chain_parameters":{…}}
 common::Result<Genesis> parse_genesis(std::string_view json_text);
 
 class Node {
  public:
   static constexpr int64_t kDefaultSolidityDepth = 19;
 
-  Node(const Genesis& genesis, const common::Clock& clock, int64_t solidity_depth = kDefaultSolidityDepth);
+  Node(const Genesis& genesis, const common::Clock& clock,
+       int64_t solidity_depth = kDefaultSolidityDepth);
   // Restores a chain written by save_state (the genesis is ignored then).
-  static common::Result<std::unique_ptr<Node>> load_state(std::string_view json_text,
-                                                          const common::Clock& clock,
-                                                          int64_t solidity_depth = kDefaultSolidityDepth);
+  static common::Result<std::unique_ptr<Node>> load_state(
+      std::string_view json_text, const common::Clock& clock,
+      int64_t solidity_depth = kDefaultSolidityDepth);
   std::string save_state() const;
 
   // Seals the pending transactions into a new block at the current chain time.
@@ -80,7 +82,8 @@ class Node {
   int64_t time_offset_ms_ = 0;
 };
 
-// Block id: SHA-256 of the serialized BlockHeader.raw with its first 8 bytes replaced by the number.
+// Block id: SHA-256 of the serialized BlockHeader.raw with its first 8 bytes replaced by the
+// number.
 common::Hash32 block_id(const Block& block, const common::Address& witness);
 
 }  // namespace relay::devnet

@@ -1,5 +1,6 @@
-// ChainParameters: the proposal-controlled values a java-tron node reports at /wallet/getchainparameters,
-// with current mainnet values as defaults and every one overridable from the genesis file.
+// ChainParameters: the proposal-controlled values a java-tron node reports at
+// /wallet/getchainparameters, with current mainnet values as defaults and every one overridable
+// from the genesis file.
 #pragma once
 
 #include <boost/json.hpp>
@@ -28,7 +29,9 @@ class ChainParameters {
   int64_t create_new_account_fee_in_system_contract() const {
     return get("getCreateNewAccountFeeInSystemContract");
   }
-  int64_t create_new_account_bandwidth_rate() const { return get("getCreateNewAccountBandwidthRate"); }
+  int64_t create_new_account_bandwidth_rate() const {
+    return get("getCreateNewAccountBandwidthRate");
+  }
   int64_t update_account_permission_fee() const { return get("getUpdateAccountPermissionFee"); }
   int64_t multi_sign_fee() const { return get("getMultiSignFee"); }
   int64_t memo_fee() const { return get("getMemoFee"); }

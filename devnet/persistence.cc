@@ -13,11 +13,14 @@ namespace {
 
 std::string hex(common::ByteView b) { return common::to_hex(b); }
 
-json::object usage_json(const Usage& u) { return {{"amount", u.amount}, {"latest_ms", u.latest_ms}}; }
+json::object usage_json(const Usage& u) {
+  return {{"amount", u.amount}, {"latest_ms", u.latest_ms}};
+}
 
 Result<Usage> usage_from(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
-  if (v == nullptr || !v->is_object()) return common::make_error("invalid_state", std::string(key) + " missing");
+  if (v == nullptr || !v->is_object())
+    return common::make_error("invalid_state", std::string(key) + " missing");
   Usage u;
   RELAY_ASSIGN_OR_RETURN(u.amount, common::json_get_int64(v->as_object(), "amount"));
   RELAY_ASSIGN_OR_RETURN(u.latest_ms, common::json_get_int64(v->as_object(), "latest_ms"));
@@ -61,7 +64,8 @@ std::string Node::save_state() const {
   out["version"] = 1;
   out["time_offset_ms"] = time_offset_ms_;
   json::object params;
-  for (const auto& entry : state_.params.to_json().at("chainParameter").as_array()) {
+  const json::object chain_parameters = state_.params.to_json();
+  for (const auto& entry : chain_parameters.at("chainParameter").as_array()) {
     const auto& e = entry.as_object();
     params[e.at("key").as_string()] = e.contains("value") ? e.at("value").as_int64() : 0;
   }
@@ -136,7 +140,9 @@ std::string Node::save_state() const {
     for (const auto& log : r.logs) {
       json::array topics;
       for (const auto& t : log.topics) topics.push_back(json::string(hex(t)));
-      logs.push_back(json::object{{"contract", log.contract.to_hex()}, {"topics", std::move(topics)}, {"data", hex(log.data)}});
+      logs.push_back(json::object{{"contract", log.contract.to_hex()},
+                                  {"topics", std::move(topics)},
+                                  {"data", hex(log.data)}});
     }
     json::object receipt{{"fee", r.fee},
                          {"energy_usage", r.energy_usage},
@@ -149,7 +155,8 @@ std::string Node::save_state() const {
                          {"return_value", hex(r.return_value)},
                          {"logs", std::move(logs)},
                          {"res_message", r.res_message}};
-    json::object tx{{"signed", hex(record.tx.encode_signed())}, {"receipt", std::move(receipt)},
+    json::object tx{{"signed", hex(record.tx.encode_signed())},
+                    {"receipt", std::move(receipt)},
                     {"block_time_ms", record.block_time_ms}};
     if (record.block_number) tx["block_number"] = *record.block_number;
     transactions.push_back(std::move(tx));
@@ -161,8 +168,8 @@ std::string Node::save_state() const {
   return common::json_to_string(out);
 }
 
-Result<std::unique_ptr<Node>> Node::load_state(std::string_view json_text, const common::Clock& clock,
-                                               int64_t solidity_depth) {
+Result<std::unique_ptr<Node>> Node::load_state(std::string_view json_text,
+                                               const common::Clock& clock, int64_t solidity_depth) {
   RELAY_ASSIGN_OR_RETURN(json::object in, common::parse_json_object(json_text));
   std::unique_ptr<Node> node(new Node(clock, solidity_depth));
   ChainState& s = node->state_;
@@ -178,7 +185,8 @@ Result<std::unique_ptr<Node>> Node::load_state(std::string_view json_text, const
 
   auto array_of = [&](std::string_view key) -> Result<const json::array*> {
     const auto* v = in.if_contains(key);
-    if (v == nullptr || !v->is_array()) return common::make_error("invalid_state", std::string(key) + " missing");
+    if (v == nullptr || !v->is_array())
+      return common::make_error("invalid_state", std::string(key) + " missing");
     return &v->as_array();
   };
   RELAY_ASSIGN_OR_RETURN(const json::array* accounts, array_of("accounts"));
@@ -190,7 +198,8 @@ Result<std::unique_ptr<Node>> Node::load_state(std::string_view json_text, const
     RELAY_ASSIGN_OR_RETURN(a.balance, common::json_get_int64(o, "balance"));
     RELAY_ASSIGN_OR_RETURN(a.create_time_ms, common::json_get_int64(o, "create_time_ms"));
     RELAY_ASSIGN_OR_RETURN(a.is_contract, common::json_get_bool_or(o, "is_contract", false));
-    RELAY_ASSIGN_OR_RETURN(a.permissions.owner, proto_from<protocol::Permission>(o.at("owner_permission")));
+    RELAY_ASSIGN_OR_RETURN(a.permissions.owner,
+                           proto_from<protocol::Permission>(o.at("owner_permission")));
     for (const auto& p : o.at("active_permissions").as_array()) {
       RELAY_ASSIGN_OR_RETURN(auto active, proto_from<protocol::Permission>(p));
       a.permissions.actives.push_back(std::move(active));

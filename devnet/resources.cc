@@ -45,10 +45,12 @@ int64_t can_delegate_max(const ChainState& state, const Account& account, chain:
   int64_t total_limit = energy ? state.params.total_energy_limit() : state.params.total_net_limit();
   int64_t total_weight = energy ? state.total_energy_weight : state.total_net_weight;
   // The usage is shared between own and acquired stake in proportion; only own stake can be lent.
-  double own_usage = static_cast<double>(usage) * static_cast<double>(own) / static_cast<double>(all);
-  double usage_in_sun = total_limit > 0 ? own_usage * kSunPerTrx * static_cast<double>(total_weight) /
-                                              static_cast<double>(total_limit)
-                                        : 0;
+  double own_usage =
+      static_cast<double>(usage) * static_cast<double>(own) / static_cast<double>(all);
+  double usage_in_sun = total_limit > 0
+                            ? own_usage * kSunPerTrx * static_cast<double>(total_weight) /
+                                  static_cast<double>(total_limit)
+                            : 0;
   int64_t max = own - static_cast<int64_t>(usage_in_sun);
   return max < kSunPerTrx ? 0 : max;
 }

@@ -1,5 +1,5 @@
-// Stake 2.0 resource arithmetic, as java-tron computes it (PROTOCOL.md §4): limits from stake and the
-// network totals, available amounts after linear recovery, and how much stake can be delegated.
+// Stake 2.0 resource arithmetic, as java-tron computes it (PROTOCOL.md §4): limits from stake and
+// the network totals, available amounts after linear recovery, and how much stake can be delegated.
 #pragma once
 
 #include "devnet/state.h"
@@ -14,8 +14,8 @@ int64_t available_energy(const ChainState& state, const Account& account, int64_
 int64_t available_net(const ChainState& state, const Account& account, int64_t now_ms);
 int64_t available_free_net(const ChainState& state, const Account& account, int64_t now_ms);
 
-// getcandelegatedmaxsize: own unlent stake minus the stake-equivalent of its share of current usage;
-// 0 below 1 TRX.
+// getcandelegatedmaxsize: own unlent stake minus the stake-equivalent of its share of current
+// usage; 0 below 1 TRX.
 int64_t can_delegate_max(const ChainState& state, const Account& account, chain::Resource resource,
                          int64_t now_ms);
 

@@ -27,7 +27,8 @@ const Account* ChainState::find_account(const common::Address& address) const {
 }
 
 const common::Address& usdt_address() {
-  static const common::Address address = *common::Address::parse("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+  static const common::Address address =
+      *common::Address::parse("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
   return address;
 }
 

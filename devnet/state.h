@@ -27,8 +27,8 @@ struct Usage {
   int64_t amount = 0;
   int64_t latest_ms = 0;
 
-  int64_t at(int64_t now_ms) const;                  // decayed usage at `now_ms`
-  void consume(int64_t used, int64_t now_ms);        // decay, then add
+  int64_t at(int64_t now_ms) const;            // decayed usage at `now_ms`
+  void consume(int64_t used, int64_t now_ms);  // decay, then add
 };
 
 struct UnfreezeEntry {
@@ -45,11 +45,11 @@ struct Account {
   // Stored permissions; ids assigned by position (owner 0, actives 2..).
   chain::AccountPermissions permissions;
 
-  int64_t frozen_energy = 0;     // own FreezeV2 stake not delegated away
+  int64_t frozen_energy = 0;  // own FreezeV2 stake not delegated away
   int64_t frozen_bandwidth = 0;
   int64_t delegated_energy = 0;  // own stake delegated to others
   int64_t delegated_bandwidth = 0;
-  int64_t acquired_energy = 0;   // stake others delegated to this account
+  int64_t acquired_energy = 0;  // stake others delegated to this account
   int64_t acquired_bandwidth = 0;
   std::vector<UnfreezeEntry> unfreezing;
 

@@ -77,7 +77,8 @@ Result<json::object> params_of(const HttpRequest& request) {
     }
   }
   std::string_view body = request.body;
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
+    body.remove_prefix(1);
   if (!body.empty()) {
     RELAY_ASSIGN_OR_RETURN(json::object parsed, common::parse_json_object(body));
     for (auto& member : parsed) params[member.key()] = member.value();
@@ -95,7 +96,8 @@ bool visible_of(const json::object& params) {
 Result<Address> address_param(const json::object& params, std::string_view key) {
   RELAY_ASSIGN_OR_RETURN(std::string text, common::json_get_string(params, key));
   auto address = Address::parse(text);
-  if (!address.ok()) return common::make_error("invalid_request", std::string(key) + ": " + address.error().message);
+  if (!address.ok())
+    return common::make_error("invalid_request", std::string(key) + ": " + address.error().message);
   return address;
 }
 
@@ -109,7 +111,8 @@ void put_nonzero(json::object& out, std::string_view key, int64_t value) {
   if (value != 0) out[key] = value;
 }
 
-json::object block_json(const ChainState& state, const Block& block, bool with_transactions, bool visible) {
+json::object block_json(const ChainState& state, const Block& block, bool with_transactions,
+                        bool visible) {
   json::object raw;
   if (block.number != 0) raw["number"] = block.number;
   raw["txTrieRoot"] = hex(block.tx_root);
@@ -125,7 +128,8 @@ json::object block_json(const ChainState& state, const Block& block, bool with_t
     for (const auto& txid : block.txids) {
       const auto& record = state.transactions.at(txid);
       json::object tx = chain::transaction_to_json(record.tx, {.visible = visible});
-      std::string ret = record.receipt.contract_result.empty() ? "SUCCESS" : record.receipt.contract_result;
+      std::string ret =
+          record.receipt.contract_result.empty() ? "SUCCESS" : record.receipt.contract_result;
       tx["ret"] = json::array{json::object{{"contractRet", ret}}};
       txs.push_back(std::move(tx));
     }
@@ -136,7 +140,8 @@ json::object block_json(const ChainState& state, const Block& block, bool with_t
 
 json::object permission_json(const protocol::Permission& p, bool visible) {
   json::object out;
-  if (p.type() != protocol::Permission::Owner) out["type"] = protocol::Permission_PermissionType_Name(p.type());
+  if (p.type() != protocol::Permission::Owner)
+    out["type"] = protocol::Permission_PermissionType_Name(p.type());
   if (p.id() != 0) out["id"] = p.id();
   out["permission_name"] = p.permission_name();
   out["threshold"] = p.threshold();
@@ -144,7 +149,8 @@ json::object permission_json(const protocol::Permission& p, bool visible) {
   json::array keys;
   for (const auto& key : p.keys()) {
     auto address = Address::from_bytes(common::as_bytes(key.address()));
-    keys.push_back(json::object{{"address", address.ok() ? address_text(*address, visible) : hex(common::as_bytes(key.address()))},
+    keys.push_back(json::object{{"address", address.ok() ? address_text(*address, visible)
+                                                         : hex(common::as_bytes(key.address()))},
                                 {"weight", key.weight()}});
   }
   out["keys"] = std::move(keys);
@@ -226,7 +232,8 @@ json::object receipt_info_json(const TxRecord& record) {
       json::array topics;
       for (const auto& t : log.topics) topics.push_back(json::string(hex(t)));
       auto id = log.contract.id20();
-      logs.push_back(json::object{{"address", hex(id)}, {"topics", std::move(topics)}, {"data", hex(log.data)}});
+      logs.push_back(json::object{
+          {"address", hex(id)}, {"topics", std::move(topics)}, {"data", hex(log.data)}});
     }
     out["log"] = std::move(logs);
   }
@@ -288,20 +295,24 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
 
   // ---- admin ----
   if (path.starts_with("/admin/")) {
-    if (!options_.admin_enabled) return json_response(json::object{{"Error", "admin routes are disabled"}}, 403);
+    if (!options_.admin_enabled)
+      return json_response(json::object{{"Error", "admin routes are disabled"}}, 403);
     std::string admin = path.substr(7);
     if (admin == "fund") {
       auto address = address_param(params, "address");
       auto amount = common::json_get_int64(params, "amount_sun");
-      if (!address.ok()) return json_response(json::object{{"Error", address.error().message}}, 400);
-      if (!amount.ok() || *amount <= 0) return json_response(json::object{{"Error", "amount_sun must be a positive integer"}}, 400);
+      if (!address.ok())
+        return json_response(json::object{{"Error", address.error().message}}, 400);
+      if (!amount.ok() || *amount <= 0)
+        return json_response(json::object{{"Error", "amount_sun must be a positive integer"}}, 400);
       int64_t balance = node_.write([&](ChainState& s) {
         Account* account = s.find_account(*address);
         if (account == nullptr) {
           Account created;
           created.address = *address;
           created.create_time_ms = s.head().timestamp_ms;
-          created.permissions = chain::AccountPermissions::defaults_for(*address, default_active_operations());
+          created.permissions =
+              chain::AccountPermissions::defaults_for(*address, default_active_operations());
           account = &s.accounts.emplace(*address, std::move(created)).first->second;
         }
         account->balance += *amount;
@@ -312,9 +323,12 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     if (admin == "usdt/mint") {
       auto address = address_param(params, "address");
       auto amount = common::json_get_int64(params, "amount");
-      if (!address.ok()) return json_response(json::object{{"Error", address.error().message}}, 400);
-      if (!amount.ok() || *amount <= 0) return json_response(json::object{{"Error", "amount must be a positive integer"}}, 400);
-      int64_t balance = node_.write([&](ChainState& s) { return s.usdt_balances[*address] += *amount; });
+      if (!address.ok())
+        return json_response(json::object{{"Error", address.error().message}}, 400);
+      if (!amount.ok() || *amount <= 0)
+        return json_response(json::object{{"Error", "amount must be a positive integer"}}, 400);
+      int64_t balance =
+          node_.write([&](ChainState& s) { return s.usdt_balances[*address] += *amount; });
       return json_response(json::object{{"address", address->to_base58()}, {"usdt", balance}});
     }
     if (admin == "mine") {
@@ -345,22 +359,29 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       FaultConfig config;
       auto latency = common::json_get_int64_or(params, "latency_ms", 0);
       auto status = common::json_get_int64_or(params, "status", 503);
-      if (!latency.ok() || !status.ok() || *latency < 0 || *latency > 60'000 || *status < 400 || *status > 599) {
-        return json_response(json::object{{"Error", "latency_ms must be 0..60000 and status 400..599"}}, 400);
+      if (!latency.ok() || !status.ok() || *latency < 0 || *latency > 60'000 || *status < 400 ||
+          *status > 599) {
+        return json_response(
+            json::object{{"Error", "latency_ms must be 0..60000 and status 400..599"}}, 400);
       }
       config.latency_ms = *latency;
       config.status = static_cast<int>(*status);
       for (const char* key : {"error_rate", "drop_broadcast_rate"}) {
         const auto* v = params.if_contains(key);
         if (v == nullptr) continue;
-        double rate = v->is_double() ? v->as_double() : v->is_int64() ? static_cast<double>(v->as_int64()) : -1;
-        if (rate < 0 || rate > 1) return json_response(json::object{{"Error", std::string(key) + " must be 0..1"}}, 400);
+        double rate = v->is_double()  ? v->as_double()
+                      : v->is_int64() ? static_cast<double>(v->as_int64())
+                                      : -1;
+        if (rate < 0 || rate > 1)
+          return json_response(json::object{{"Error", std::string(key) + " must be 0..1"}}, 400);
         (std::string(key) == "error_rate" ? config.error_rate : config.drop_broadcast_rate) = rate;
       }
       if (const auto* endpoints = params.if_contains("endpoints")) {
-        if (!endpoints->is_array()) return json_response(json::object{{"Error", "endpoints must be an array"}}, 400);
+        if (!endpoints->is_array())
+          return json_response(json::object{{"Error", "endpoints must be an array"}}, 400);
         for (const auto& e : endpoints->as_array()) {
-          if (!e.is_string()) return json_response(json::object{{"Error", "endpoints must be strings"}}, 400);
+          if (!e.is_string())
+            return json_response(json::object{{"Error", "endpoints must be strings"}}, 400);
           config.endpoints.emplace_back(e.as_string());
         }
       }
@@ -418,7 +439,8 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
             if (!id.ok()) return json::object{};
             number = 0;
             for (int i = 0; i < 8; ++i) number = number << 8 | (*id)[i];
-            if (number < 0 || number > top || !std::equal(id->begin(), id->end(), s.blocks[number].id.begin())) {
+            if (number < 0 || number > top ||
+                !std::equal(id->begin(), id->end(), s.blocks[number].id.begin())) {
               return json::object{};
             }
           } else {
@@ -459,7 +481,10 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       put_nonzero(out, "NetLimit", net_limit(s, *a));
       put_nonzero(out, "TotalNetLimit", s.params.total_net_limit());
       put_nonzero(out, "TotalNetWeight", s.total_net_weight);
-      put_nonzero(out, "tronPowerLimit", (a->frozen_energy + a->frozen_bandwidth + a->delegated_energy + a->delegated_bandwidth) / kSunPerTrx);
+      put_nonzero(
+          out, "tronPowerLimit",
+          (a->frozen_energy + a->frozen_bandwidth + a->delegated_energy + a->delegated_bandwidth) /
+              kSunPerTrx);
       put_nonzero(out, "EnergyUsed", a->energy.at(now));
       put_nonzero(out, "EnergyLimit", energy_limit(s, *a));
       put_nonzero(out, "TotalEnergyLimit", s.params.total_energy_limit());
@@ -479,7 +504,8 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       for (bool locked : {false, true}) {
         auto it = s.delegations.find(DelegationKey{*from, *to, locked});
         if (it == s.delegations.end()) continue;
-        json::object entry{{"from", address_text(*from, visible)}, {"to", address_text(*to, visible)}};
+        json::object entry{{"from", address_text(*from, visible)},
+                           {"to", address_text(*to, visible)}};
         put_nonzero(entry, "frozen_balance_for_bandwidth", it->second.bandwidth);
         put_nonzero(entry, "frozen_balance_for_energy", it->second.energy);
         put_nonzero(entry, "expire_time_for_bandwidth", it->second.bandwidth_expire_ms);
@@ -496,10 +522,12 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     return json_response(node_.read([&](const ChainState& s) -> json::value {
       std::vector<Address> from_accounts, to_accounts;
       for (const auto& [key, record] : s.delegations) {
-        if (key.to == *account && std::find(from_accounts.begin(), from_accounts.end(), key.from) == from_accounts.end()) {
+        if (key.to == *account && std::find(from_accounts.begin(), from_accounts.end(), key.from) ==
+                                      from_accounts.end()) {
           from_accounts.push_back(key.from);
         }
-        if (key.from == *account && std::find(to_accounts.begin(), to_accounts.end(), key.to) == to_accounts.end()) {
+        if (key.from == *account &&
+            std::find(to_accounts.begin(), to_accounts.end(), key.to) == to_accounts.end()) {
           to_accounts.push_back(key.to);
         }
       }
@@ -518,13 +546,15 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
   if (endpoint == "getcandelegatedmaxsize") {
     auto owner = address_param(params, "owner_address");
     auto type = common::json_get_int64_or(params, "type", 0);
-    if (!owner.ok() || !type.ok() || (*type != 0 && *type != 1)) return json_response(json::object{});
+    if (!owner.ok() || !type.ok() || (*type != 0 && *type != 1))
+      return json_response(json::object{});
     return json_response(node_.read([&](const ChainState& s) -> json::value {
       const Account* a = s.find_account(*owner);
       if (a == nullptr) return json::object{};
       json::object out;
-      put_nonzero(out, "max_size", can_delegate_max(s, *a, *type == 1 ? protocol::ENERGY : protocol::BANDWIDTH,
-                                                    s.head().timestamp_ms));
+      put_nonzero(out, "max_size",
+                  can_delegate_max(s, *a, *type == 1 ? protocol::ENERGY : protocol::BANDWIDTH,
+                                   s.head().timestamp_ms));
       return out;
     }));
   }
@@ -543,7 +573,9 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       if (*it->second.block_number > s.head().number - solid_depth) return json::object{};
       if (endpoint == "gettransactioninfobyid") return receipt_info_json(it->second);
       json::object tx = chain::transaction_to_json(it->second.tx, {.visible = visible});
-      std::string ret = it->second.receipt.contract_result.empty() ? "SUCCESS" : it->second.receipt.contract_result;
+      std::string ret = it->second.receipt.contract_result.empty()
+                            ? "SUCCESS"
+                            : it->second.receipt.contract_result;
       tx["ret"] = json::array{json::object{{"contractRet", ret}}};
       return tx;
     }));
@@ -571,13 +603,12 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
         data.insert(data.end(), bytes->begin(), bytes->end());
       }
     }
-    ConstantCall call = node_.read([&](const ChainState& s) {
-      return call_constant(s, *owner, *contract, data);
-    });
+    ConstantCall call =
+        node_.read([&](const ChainState& s) { return call_constant(s, *owner, *contract, data); });
     if (endpoint == "estimateenergy") {
       if (!call.ok) {
-        return json_response(json::object{{"result", json::object{{"code", "CONTRACT_EXE_ERROR"},
-                                                                  {"message", call.message}}}});
+        return json_response(json::object{
+            {"result", json::object{{"code", "CONTRACT_EXE_ERROR"}, {"message", call.message}}}});
       }
       return json_response(json::object{{"result", json::object{{"result", true}}},
                                         {"energy_required", call.energy_used}});
@@ -585,7 +616,8 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     json::object out{{"result", json::object{{"result", true}}}, {"energy_used", call.energy_used}};
     out["constant_result"] = json::array{json::string(hex(call.result))};
     if (!call.ok) {
-      out["result"] = json::object{{"result", true}, {"message", hex(common::as_bytes(call.message))}};
+      out["result"] =
+          json::object{{"result", true}, {"message", hex(common::as_bytes(call.message))}};
       out["transaction"] = json::object{{"ret", json::array{json::object{{"ret", "FAILED"}}}}};
     }
     return json_response(out);
@@ -605,7 +637,8 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       tx = chain::transaction_from_json(params);
     }
     if (!tx.ok()) {
-      json::object out{{"result", false}, {"code", "OTHER_ERROR"}, {"message", "Error: " + tx.error().message}};
+      json::object out{
+          {"result", false}, {"code", "OTHER_ERROR"}, {"message", "Error: " + tx.error().message}};
       return json_response(out);
     }
     std::string code = "SUCCESS";
@@ -629,9 +662,10 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
                                         {"transaction", common::json_to_string(tx_json)}});
     }
     if (ok) return json_response(json::object{{"result", true}, {"txid", tx->txid_hex()}});
-    return json_response(json::object{{"code", code},
-                                      {"message", visible ? message : hex(common::as_bytes(message))},
-                                      {"txid", tx->txid_hex()}});
+    return json_response(
+        json::object{{"code", code},
+                     {"message", visible ? message : hex(common::as_bytes(message))},
+                     {"txid", tx->txid_hex()}});
   }
 
   // ---- builders ----
@@ -644,7 +678,9 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       auto to = address_param(params, "to_address");
       auto amount = common::json_get_int64(params, "amount");
       if (!owner.ok() || !to.ok() || !amount.ok()) {
-        return bad_argument(!owner.ok() ? owner.error().message : !to.ok() ? to.error().message : amount.error().message);
+        return bad_argument(!owner.ok() ? owner.error().message
+                            : !to.ok()  ? to.error().message
+                                        : amount.error().message);
       }
       tx = chain::build_transfer(header, *owner, *to, common::Sun(*amount));
     } else if (endpoint == "freezebalancev2" || endpoint == "unfreezebalancev2") {
@@ -652,24 +688,31 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       auto amount = common::json_get_int64(params, freeze ? "frozen_balance" : "unfreeze_balance");
       auto resource = resource_param(params);
       if (!owner.ok() || !amount.ok() || !resource.ok()) {
-        return bad_argument(!owner.ok() ? owner.error().message : !amount.ok() ? amount.error().message : resource.error().message);
+        return bad_argument(!owner.ok()    ? owner.error().message
+                            : !amount.ok() ? amount.error().message
+                                           : resource.error().message);
       }
-      tx = freeze ? chain::build_freeze_balance_v2(header, *owner, common::Sun(*amount), *resource)
-                  : chain::build_unfreeze_balance_v2(header, *owner, common::Sun(*amount), *resource);
+      tx = freeze
+               ? chain::build_freeze_balance_v2(header, *owner, common::Sun(*amount), *resource)
+               : chain::build_unfreeze_balance_v2(header, *owner, common::Sun(*amount), *resource);
     } else if (endpoint == "delegateresource" || endpoint == "undelegateresource") {
       auto receiver = address_param(params, "receiver_address");
       auto balance = common::json_get_int64(params, "balance");
       auto resource = resource_param(params);
       auto lock = common::json_get_bool_or(params, "lock", false);
       auto period = common::json_get_int64_or(params, "lock_period", 0);
-      if (!owner.ok() || !receiver.ok() || !balance.ok() || !resource.ok() || !lock.ok() || !period.ok()) {
-        return bad_argument(!owner.ok() ? owner.error().message : !receiver.ok() ? receiver.error().message : "balance, resource, lock or lock_period is invalid");
+      if (!owner.ok() || !receiver.ok() || !balance.ok() || !resource.ok() || !lock.ok() ||
+          !period.ok()) {
+        return bad_argument(!owner.ok()      ? owner.error().message
+                            : !receiver.ok() ? receiver.error().message
+                                             : "balance, resource, lock or lock_period is invalid");
       }
       if (endpoint == "delegateresource") {
-        tx = chain::build_delegate_resource(header, *owner, *receiver, common::Sun(*balance), *resource,
-                                            {*lock, *lock ? *period : 0});
+        tx = chain::build_delegate_resource(header, *owner, *receiver, common::Sun(*balance),
+                                            *resource, {*lock, *lock ? *period : 0});
       } else {
-        tx = chain::build_undelegate_resource(header, *owner, *receiver, common::Sun(*balance), *resource);
+        tx = chain::build_undelegate_resource(header, *owner, *receiver, common::Sun(*balance),
+                                              *resource);
       }
     } else if (endpoint == "accountpermissionupdate") {
       if (!owner.ok()) return bad_argument(owner.error().message);
@@ -687,10 +730,12 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       tx = chain::build_account_permission_update(header, *owner, c.owner(), witness, actives);
     } else if (endpoint == "triggersmartcontract") {
       auto contract = address_param(params, "contract_address");
-      if (!owner.ok() || !contract.ok()) return bad_argument(!owner.ok() ? owner.error().message : contract.error().message);
+      if (!owner.ok() || !contract.ok())
+        return bad_argument(!owner.ok() ? owner.error().message : contract.error().message);
       auto fee_limit = common::json_get_int64_or(params, "fee_limit", 0);
       auto call_value = common::json_get_int64_or(params, "call_value", 0);
-      if (!fee_limit.ok() || !call_value.ok()) return bad_argument("fee_limit and call_value must be integers");
+      if (!fee_limit.ok() || !call_value.ok())
+        return bad_argument("fee_limit and call_value must be integers");
       header.fee_limit_sun = *fee_limit;
       common::Bytes data;
       if (const auto* d = params.if_contains("data"); d != nullptr && d->is_string()) {
@@ -708,27 +753,30 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
           data.insert(data.end(), bytes->begin(), bytes->end());
         }
       }
-      tx = chain::build_trigger_smart_contract(header, *owner, *contract, common::Sun(*call_value), data);
+      tx = chain::build_trigger_smart_contract(header, *owner, *contract, common::Sun(*call_value),
+                                               data);
       if (!tx.ok()) {
-        return json_response(json::object{{"result", json::object{{"code", "CONTRACT_VALIDATE_ERROR"}, {"message", tx.error().message}}}});
+        return json_response(
+            json::object{{"result", json::object{{"code", "CONTRACT_VALIDATE_ERROR"},
+                                                 {"message", tx.error().message}}}});
       }
-      auto valid = node_.read([&](const ChainState& s) {
-        return validate_contract(s, *tx, s.head().timestamp_ms);
-      });
+      auto valid = node_.read(
+          [&](const ChainState& s) { return validate_contract(s, *tx, s.head().timestamp_ms); });
       if (!valid.ok()) {
-        return json_response(json::object{{"result", json::object{{"code", "CONTRACT_VALIDATE_ERROR"},
-                                                                  {"message", valid.error().message}}}});
+        return json_response(
+            json::object{{"result", json::object{{"code", "CONTRACT_VALIDATE_ERROR"},
+                                                 {"message", valid.error().message}}}});
       }
-      return json_response(json::object{{"result", json::object{{"result", true}}},
-                                        {"transaction", chain::transaction_to_json(*tx, {.visible = visible})}});
+      return json_response(
+          json::object{{"result", json::object{{"result", true}}},
+                       {"transaction", chain::transaction_to_json(*tx, {.visible = visible})}});
     } else {
       known = false;
     }
     if (known) {
       if (!tx.ok()) return validate_error(tx.error().message);
-      auto valid = node_.read([&](const ChainState& s) {
-        return validate_contract(s, *tx, s.head().timestamp_ms);
-      });
+      auto valid = node_.read(
+          [&](const ChainState& s) { return validate_contract(s, *tx, s.head().timestamp_ms); });
       if (!valid.ok()) return validate_error(valid.error().message);
       return json_response(chain::transaction_to_json(*tx, {.visible = visible}));
     }

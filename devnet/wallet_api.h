@@ -18,7 +18,8 @@ class WalletApi {
   };
 
   WalletApi(Node& node, std::shared_ptr<FaultInjector> faults, Options options);
-  WalletApi(Node& node, std::shared_ptr<FaultInjector> faults) : WalletApi(node, std::move(faults), Options{}) {}
+  WalletApi(Node& node, std::shared_ptr<FaultInjector> faults)
+      : WalletApi(node, std::move(faults), Options{}) {}
 
   HttpResponse handle(const HttpRequest& request);
 
