@@ -102,9 +102,15 @@ int main(int argc, char** argv) {
   std::unique_ptr<relay::devnet::Node> node;
   std::string text;
   if (!state_path.empty() && read_file(state_path, &text)) {
-    auto loaded = relay::devnet::Node::load_state(text, clock, solidity_depth);
-    if (!loaded.ok()) return fail("state " + state_path + ": " + loaded.error().message);
-    node = std::move(*loaded);
+    // A hand-edited or truncated state file can throw from deep inside Boost.JSON; it is still
+    // just a bad file.
+    try {
+      auto loaded = relay::devnet::Node::load_state(text, clock, solidity_depth);
+      if (!loaded.ok()) return fail("state " + state_path + ": " + loaded.error().message);
+      node = std::move(*loaded);
+    } catch (const std::exception& e) {
+      return fail("state " + state_path + " is malformed: " + e.what());
+    }
   } else {
     relay::devnet::Genesis genesis;
     if (!genesis_path.empty()) {

@@ -43,6 +43,22 @@ common::Hash32 block_id(const Block& block, const Address& witness) {
 
 Result<Genesis> parse_genesis(std::string_view json_text) {
   RELAY_ASSIGN_OR_RETURN(auto json, common::parse_json_object(json_text));
+  // A misspelt key would silently fall back to a default; refuse it instead.
+  auto check_keys = [](const boost::json::object& object, std::initializer_list<std::string_view> known,
+                       std::string_view where) -> common::Status {
+    for (const auto& member : object) {
+      if (member.key().starts_with("_")) continue;  // comments
+      if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
+        return common::make_error("invalid_genesis", "unknown key '" + std::string(member.key()) + "' in " +
+                                                         std::string(where));
+      }
+    }
+    return {};
+  };
+  RELAY_TRY_STATUS(check_keys(json,
+                              {"timestamp_ms", "accounts", "background_energy_weight_trx",
+                               "background_net_weight_trx", "chain_parameters"},
+                              "genesis"));
   Genesis genesis;
   RELAY_ASSIGN_OR_RETURN(genesis.timestamp_ms, common::json_get_int64_or(json, "timestamp_ms", 0));
   RELAY_ASSIGN_OR_RETURN(genesis.background_energy_weight_trx,
@@ -58,6 +74,8 @@ Result<Genesis> parse_genesis(std::string_view json_text) {
       if (!item.is_object())
         return common::make_error("invalid_genesis", "each account must be an object");
       const auto& a = item.as_object();
+      RELAY_TRY_STATUS(check_keys(
+          a, {"address", "balance_sun", "frozen_energy_sun", "frozen_bandwidth_sun", "usdt"}, "an account"));
       GenesisAccount account;
       RELAY_ASSIGN_OR_RETURN(std::string text, common::json_get_string(a, "address"));
       auto address = Address::parse(text);

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "chain/builders.h"
 #include "chain/tx_json.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/signature.h"
+#include "devnet/executor.h"
 #include "devnet/resources.h"
 
 namespace relay::devnet {
@@ -242,6 +245,163 @@ json::object receipt_info_json(const TxRecord& record) {
     out["resMessage"] = hex(common::as_bytes(r.res_message));
   }
   return out;
+}
+
+// java-tron's Util.packTransaction rebuilds a transaction from raw_data and signature alone; a
+// stale or wrong "txID" / "raw_data_hex" beside them is ignored (TronWeb's getSignWeight sends a
+// stale txID on purpose), so drop them before the strict chain parser sees them.
+Result<Transaction> transaction_from_node_json(json::object params) {
+  params.erase("txID");
+  params.erase("raw_data_hex");
+  return chain::transaction_from_json(params);
+}
+
+// TransactionExtention as java-tron's Util.printTransactionSignWeight / printTransactionApprovedList
+// print it: {"result":{"result":true},"txid","transaction":<builder JSON>} (code SUCCESS = 0 omitted).
+json::object transaction_extention_json(const Transaction& tx, bool visible) {
+  return json::object{{"result", json::object{{"result", true}}},
+                      {"txid", tx.txid_hex()},
+                      {"transaction", chain::transaction_to_json(tx, {.visible = visible})}};
+}
+
+// java-tron TransactionUtil.truncateSignatures: anything past 65 bytes is dropped.
+Transaction truncate_signatures(Transaction tx) {
+  std::vector<common::Bytes> signatures = tx.signatures();
+  tx.clear_signatures();
+  for (auto& signature : signatures) {
+    if (signature.size() > common::kSignatureSize) signature.resize(common::kSignatureSize);
+    tx.add_signature(std::move(signature));
+  }
+  return tx;
+}
+
+// /wallet/getsignweight: java-tron TransactionUtil.getTransactionSignWeight. Result codes are
+// TransactionSignWeight.Result.response_code names; ENOUGH_PERMISSION is 0 and so is omitted.
+json::object sign_weight_json(const ChainState& s, const Transaction& input, bool visible) {
+  json::object out;
+  json::object result;
+  if (static_cast<int64_t>(input.signatures().size()) > s.params.total_sign_num()) {
+    out["result"] = json::object{{"code", "OTHER_ERROR"}, {"message", "too many signatures"}};
+    return out;
+  }
+  Transaction tx = truncate_signatures(input);
+  out["transaction"] = transaction_extention_json(tx, visible);
+  auto fail = [&](const char* code, std::string message) {
+    result = json::object{{"code", code}, {"message", std::move(message)}};
+  };
+  [&] {
+    const Account* account = s.find_account(tx.owner());
+    if (account == nullptr) return fail("PERMISSION_ERROR", "Account does not exist!");
+    const protocol::Permission* permission = account->permissions.find(tx.permission_id());
+    if (permission == nullptr) return fail("PERMISSION_ERROR", "Permission for this, does not exist!");
+    if (tx.permission_id() != 0) {
+      if (permission->type() != protocol::Permission::Active) {
+        return fail("PERMISSION_ERROR", "Permission type is wrong!");
+      }
+      if (!chain::operations_allow(common::as_bytes(permission->operations()), tx.contract_type())) {
+        return fail("PERMISSION_ERROR", "Permission denied!");
+      }
+    }
+    out["permission"] = permission_json(*permission, visible);
+    int64_t weight = 0;
+    if (!tx.signatures().empty()) {
+      // TransactionCapsule.checkWeight
+      if (tx.signatures().size() > static_cast<size_t>(permission->keys_size())) {
+        return fail("PERMISSION_ERROR", "Signature count is " + std::to_string(tx.signatures().size()) +
+                                            " more than key counts of permission : " +
+                                            std::to_string(permission->keys_size()));
+      }
+      json::array approved;
+      std::set<common::Bytes> seen;
+      for (const auto& signature : tx.signatures()) {
+        if (signature.size() < common::kSignatureSize) {
+          return fail("SIGNATURE_FORMAT_ERROR", "Signature size is " + std::to_string(signature.size()));
+        }
+        auto signer = common::recover_signer(tx.txid(), signature);
+        if (!signer.ok()) return fail("COMPUTE_ADDRESS_ERROR", signer.error().message);
+        int64_t key_weight = 0;
+        for (const auto& key : permission->keys()) {
+          if (key.address() == signer->proto_bytes()) key_weight = key.weight();
+        }
+        if (key_weight == 0) {
+          return fail("PERMISSION_ERROR", hex(signature) + " is signed by " + signer->to_base58() +
+                                              " but it is not contained of permission.");
+        }
+        common::Bytes normalized = signature;  // java-tron compares base64 of r‖s‖v with v ≥ 27
+        if (normalized[64] < 27) normalized[64] = static_cast<uint8_t>(normalized[64] + 27);
+        if (!seen.insert(normalized).second) {
+          return fail("PERMISSION_ERROR", signer->to_base58() + " has signed twice!");
+        }
+        approved.push_back(json::string(address_text(*signer, visible)));
+        weight += key_weight;
+      }
+      out["approved_list"] = std::move(approved);
+      put_nonzero(out, "current_weight", weight);
+    }
+    if (weight < permission->threshold()) result = json::object{{"code", "NOT_ENOUGH_PERMISSION"}};
+  }();
+  out["result"] = std::move(result);
+  return out;
+}
+
+// /wallet/getapprovedlist: java-tron TransactionUtil.getTransactionApprovedList (SUCCESS = 0 omitted).
+json::object approved_list_json(const Transaction& input, bool visible) {
+  Transaction tx = truncate_signatures(input);
+  json::object out{{"transaction", transaction_extention_json(tx, visible)}};
+  json::object result;
+  json::array approved;
+  for (const auto& signature : tx.signatures()) {
+    if (signature.size() < common::kSignatureSize) {
+      result = json::object{{"code", "SIGNATURE_FORMAT_ERROR"},
+                            {"message", "Signature size is " + std::to_string(signature.size())}};
+      break;
+    }
+    auto signer = common::recover_signer(tx.txid(), signature);
+    if (!signer.ok()) {
+      result = json::object{{"code", "COMPUTE_ADDRESS_ERROR"}, {"message", signer.error().message}};
+      break;
+    }
+    approved.push_back(json::string(address_text(*signer, visible)));
+  }
+  if (!approved.empty()) out["approved_list"] = std::move(approved);
+  out["result"] = std::move(result);
+  return out;
+}
+
+// /wallet/getcontract for the native USDT: SmartContract JSON with the ABI of what the devnet
+// executes (transfer, balanceOf, decimals, the Transfer event). No bytecode: there is none.
+json::object usdt_contract_json(bool visible) {
+  auto param = [](const char* name, const char* type, bool indexed = false) {
+    json::object p;
+    if (indexed) p["indexed"] = true;
+    if (*name != '\0') p["name"] = name;
+    p["type"] = type;
+    return p;
+  };
+  json::array entrys;
+  entrys.push_back(json::object{{"constant", true},
+                                {"inputs", json::array{param("who", "address")}},
+                                {"name", "balanceOf"},
+                                {"outputs", json::array{param("", "uint256")}},
+                                {"stateMutability", "View"},
+                                {"type", "Function"}});
+  entrys.push_back(json::object{{"constant", true},
+                                {"name", "decimals"},
+                                {"outputs", json::array{param("", "uint8")}},
+                                {"stateMutability", "View"},
+                                {"type", "Function"}});
+  entrys.push_back(json::object{{"inputs", json::array{param("_to", "address"), param("_value", "uint256")}},
+                                {"name", "transfer"},
+                                {"outputs", json::array{param("", "bool")}},
+                                {"stateMutability", "Nonpayable"},
+                                {"type", "Function"}});
+  entrys.push_back(json::object{
+      {"inputs", json::array{param("from", "address", true), param("to", "address", true), param("value", "uint256")}},
+      {"name", "Transfer"},
+      {"type", "Event"}});
+  return json::object{{"contract_address", address_text(usdt_address(), visible)},
+                      {"abi", json::object{{"entrys", std::move(entrys)}}},
+                      {"name", "TetherToken"}};
 }
 
 // Common header for builder endpoints: TaPoS from the head block, 60 s of life, now as timestamp.
@@ -559,6 +719,37 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     }));
   }
 
+  if (endpoint == "getaccountnet" && !solidity) {
+    auto address = address_param(params, "address");
+    if (!address.ok()) return json_response(json::object{});
+    return json_response(node_.read([&](const ChainState& s) -> json::value {
+      const Account* a = s.find_account(*address);
+      if (a == nullptr) return json::object{};
+      int64_t now = s.head().timestamp_ms;
+      json::object out;
+      put_nonzero(out, "freeNetUsed", a->free_net.at(now));
+      put_nonzero(out, "freeNetLimit", s.params.free_net_limit());
+      put_nonzero(out, "NetUsed", a->net.at(now));
+      put_nonzero(out, "NetLimit", net_limit(s, *a));
+      put_nonzero(out, "TotalNetLimit", s.params.total_net_limit());
+      put_nonzero(out, "TotalNetWeight", s.total_net_weight);
+      return out;
+    }));
+  }
+  if (endpoint == "getcontract" && !solidity) {
+    auto contract = address_param(params, "value");
+    if (!contract.ok() || *contract != usdt_address()) return json_response(json::object{});
+    return json_response(usdt_contract_json(visible));
+  }
+
+  // ---- multi-signature helpers ----
+  if ((endpoint == "getsignweight" || endpoint == "getapprovedlist") && !solidity) {
+    auto tx = transaction_from_node_json(params);
+    if (!tx.ok()) return bad_argument(tx.error().message);
+    if (endpoint == "getapprovedlist") return json_response(approved_list_json(*tx, visible));
+    return json_response(node_.read([&](const ChainState& s) { return sign_weight_json(s, *tx, visible); }));
+  }
+
   // ---- transactions by id ----
   if (endpoint == "gettransactionbyid" || endpoint == "gettransactioninfobyid") {
     auto txid = common::json_get_string(params, "value");
@@ -634,7 +825,7 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       if (!bytes.ok()) return bad_argument(bytes.error().message);
       tx = Transaction::decode_signed(*bytes);
     } else {
-      tx = chain::transaction_from_json(params);
+      tx = transaction_from_node_json(params);
     }
     if (!tx.ok()) {
       json::object out{
