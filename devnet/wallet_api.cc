@@ -39,6 +39,38 @@ HttpResponse bad_argument(const std::string& message) {
   return servlet_error("java.lang.IllegalArgumentException", message);
 }
 
+// Trigger endpoints answer in TransactionExtention form, never {"Error"}: Return.code plus
+// Return.message, bytes that JsonFormat prints as hex unless visible=true. TronWeb hex-decodes it.
+HttpResponse trigger_failure(const std::string& code, const std::string& message, bool visible) {
+  return json_response(json::object{
+      {"result",
+       json::object{{"code", code},
+                    {"message", visible ? message : common::to_hex(common::as_bytes(message))}}}});
+}
+// What java-tron's trigger servlets' catch-all turns a bad request into (Util.validateParameter
+// first: owner_address, then contract_address or data).
+HttpResponse trigger_bad_request(const json::object& params, const std::string& detail,
+                                 bool visible) {
+  auto missing = [&](const char* key) {
+    const auto* v = params.if_contains(key);
+    return v == nullptr || (v->is_string() && v->as_string().empty());
+  };
+  if (missing("owner_address")) {
+    return trigger_failure(
+        "OTHER_ERROR", "class java.security.InvalidParameterException : owner_address isn't set.",
+        visible);
+  }
+  if (missing("contract_address") && missing("data")) {
+    return trigger_failure(
+        "OTHER_ERROR",
+        "class java.security.InvalidParameterException : At least one of contract_address "
+        "and data must be set.",
+        visible);
+  }
+  return trigger_failure("OTHER_ERROR", "class java.lang.IllegalArgumentException : " + detail,
+                         visible);
+}
+
 std::string url_decode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -170,7 +202,8 @@ json::object account_json(const ChainState& state, const Account& a, bool visibl
   put_nonzero(out, "latest_consume_time", a.net.latest_ms);
   put_nonzero(out, "free_net_usage", a.free_net.amount);
   put_nonzero(out, "latest_consume_free_time", a.free_net.latest_ms);
-  out["net_window_size"] = 28'800;
+  // java-tron reports optimized windows in ms-per-slot units: 28,800 slots × 1,000.
+  out["net_window_size"] = 28'800'000;
   out["net_window_optimized"] = true;
   out["owner_permission"] = permission_json(a.permissions.owner, visible);
   json::array actives;
@@ -203,7 +236,7 @@ json::object account_json(const ChainState& state, const Account& a, bool visibl
   put_nonzero(resource, "latest_consume_time_for_energy", a.energy.latest_ms);
   put_nonzero(resource, "delegated_frozenV2_balance_for_energy", a.delegated_energy);
   put_nonzero(resource, "acquired_delegated_frozenV2_balance_for_energy", a.acquired_energy);
-  resource["energy_window_size"] = 28'800;
+  resource["energy_window_size"] = 28'800'000;
   resource["energy_window_optimized"] = true;
   out["account_resource"] = std::move(resource);
   (void)state;
@@ -256,8 +289,9 @@ Result<Transaction> transaction_from_node_json(json::object params) {
   return chain::transaction_from_json(params);
 }
 
-// TransactionExtention as java-tron's Util.printTransactionSignWeight / printTransactionApprovedList
-// print it: {"result":{"result":true},"txid","transaction":<builder JSON>} (code SUCCESS = 0 omitted).
+// TransactionExtention as java-tron's Util.printTransactionSignWeight /
+// printTransactionApprovedList print it: {"result":{"result":true},"txid","transaction":<builder
+// JSON>} (code SUCCESS = 0 omitted).
 json::object transaction_extention_json(const Transaction& tx, bool visible) {
   return json::object{{"result", json::object{{"result", true}}},
                       {"txid", tx.txid_hex()},
@@ -293,12 +327,14 @@ json::object sign_weight_json(const ChainState& s, const Transaction& input, boo
     const Account* account = s.find_account(tx.owner());
     if (account == nullptr) return fail("PERMISSION_ERROR", "Account does not exist!");
     const protocol::Permission* permission = account->permissions.find(tx.permission_id());
-    if (permission == nullptr) return fail("PERMISSION_ERROR", "Permission for this, does not exist!");
+    if (permission == nullptr)
+      return fail("PERMISSION_ERROR", "Permission for this, does not exist!");
     if (tx.permission_id() != 0) {
       if (permission->type() != protocol::Permission::Active) {
         return fail("PERMISSION_ERROR", "Permission type is wrong!");
       }
-      if (!chain::operations_allow(common::as_bytes(permission->operations()), tx.contract_type())) {
+      if (!chain::operations_allow(common::as_bytes(permission->operations()),
+                                   tx.contract_type())) {
         return fail("PERMISSION_ERROR", "Permission denied!");
       }
     }
@@ -307,15 +343,17 @@ json::object sign_weight_json(const ChainState& s, const Transaction& input, boo
     if (!tx.signatures().empty()) {
       // TransactionCapsule.checkWeight
       if (tx.signatures().size() > static_cast<size_t>(permission->keys_size())) {
-        return fail("PERMISSION_ERROR", "Signature count is " + std::to_string(tx.signatures().size()) +
-                                            " more than key counts of permission : " +
-                                            std::to_string(permission->keys_size()));
+        return fail(
+            "PERMISSION_ERROR",
+            "Signature count is " + std::to_string(tx.signatures().size()) +
+                " more than key counts of permission : " + std::to_string(permission->keys_size()));
       }
       json::array approved;
       std::set<common::Bytes> seen;
       for (const auto& signature : tx.signatures()) {
         if (signature.size() < common::kSignatureSize) {
-          return fail("SIGNATURE_FORMAT_ERROR", "Signature size is " + std::to_string(signature.size()));
+          return fail("SIGNATURE_FORMAT_ERROR",
+                      "Signature size is " + std::to_string(signature.size()));
         }
         auto signer = common::recover_signer(tx.txid(), signature);
         if (!signer.ok()) return fail("COMPUTE_ADDRESS_ERROR", signer.error().message);
@@ -344,7 +382,8 @@ json::object sign_weight_json(const ChainState& s, const Transaction& input, boo
   return out;
 }
 
-// /wallet/getapprovedlist: java-tron TransactionUtil.getTransactionApprovedList (SUCCESS = 0 omitted).
+// /wallet/getapprovedlist: java-tron TransactionUtil.getTransactionApprovedList (SUCCESS = 0
+// omitted).
 json::object approved_list_json(const Transaction& input, bool visible) {
   Transaction tx = truncate_signatures(input);
   json::object out{{"transaction", transaction_extention_json(tx, visible)}};
@@ -390,15 +429,17 @@ json::object usdt_contract_json(bool visible) {
                                 {"outputs", json::array{param("", "uint8")}},
                                 {"stateMutability", "View"},
                                 {"type", "Function"}});
-  entrys.push_back(json::object{{"inputs", json::array{param("_to", "address"), param("_value", "uint256")}},
-                                {"name", "transfer"},
-                                {"outputs", json::array{param("", "bool")}},
-                                {"stateMutability", "Nonpayable"},
-                                {"type", "Function"}});
-  entrys.push_back(json::object{
-      {"inputs", json::array{param("from", "address", true), param("to", "address", true), param("value", "uint256")}},
-      {"name", "Transfer"},
-      {"type", "Event"}});
+  entrys.push_back(
+      json::object{{"inputs", json::array{param("_to", "address"), param("_value", "uint256")}},
+                   {"name", "transfer"},
+                   {"outputs", json::array{param("", "bool")}},
+                   {"stateMutability", "Nonpayable"},
+                   {"type", "Function"}});
+  entrys.push_back(
+      json::object{{"inputs", json::array{param("from", "address", true),
+                                          param("to", "address", true), param("value", "uint256")}},
+                   {"name", "Transfer"},
+                   {"type", "Event"}});
   return json::object{{"contract_address", address_text(usdt_address(), visible)},
                       {"abi", json::object{{"entrys", std::move(entrys)}}},
                       {"name", "TetherToken"}};
@@ -703,6 +744,30 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       return out;
     }));
   }
+  if (endpoint == "getavailableunfreezecount" || endpoint == "getcanwithdrawunfreezeamount") {
+    auto owner = address_param(params, "owner_address");
+    if (!owner.ok()) return json_response(json::object{});
+    auto at = common::json_get_int64_or(params, "timestamp", 0);
+    return json_response(node_.read([&](const ChainState& s) -> json::value {
+      const Account* a = s.find_account(*owner);
+      if (a == nullptr) return json::object{};
+      int64_t now = at.ok() && *at > 0 ? *at : s.head().timestamp_ms;
+      json::object out;
+      if (endpoint == "getavailableunfreezecount") {
+        int64_t pending = std::count_if(
+            a->unfreezing.begin(), a->unfreezing.end(),
+            [&](const UnfreezeEntry& e) { return e.expire_ms > s.head().timestamp_ms; });
+        put_nonzero(out, "count", 32 - pending);
+      } else {
+        int64_t amount = 0;
+        for (const auto& e : a->unfreezing) {
+          if (e.expire_ms <= now) amount += e.amount;
+        }
+        put_nonzero(out, "amount", amount);
+      }
+      return out;
+    }));
+  }
   if (endpoint == "getcandelegatedmaxsize") {
     auto owner = address_param(params, "owner_address");
     auto type = common::json_get_int64_or(params, "type", 0);
@@ -747,7 +812,8 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     auto tx = transaction_from_node_json(params);
     if (!tx.ok()) return bad_argument(tx.error().message);
     if (endpoint == "getapprovedlist") return json_response(approved_list_json(*tx, visible));
-    return json_response(node_.read([&](const ChainState& s) { return sign_weight_json(s, *tx, visible); }));
+    return json_response(
+        node_.read([&](const ChainState& s) { return sign_weight_json(s, *tx, visible); }));
   }
 
   // ---- transactions by id ----
@@ -776,21 +842,24 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
   if (endpoint == "triggerconstantcontract" || endpoint == "estimateenergy") {
     auto owner = address_param(params, "owner_address");
     auto contract = address_param(params, "contract_address");
-    if (!owner.ok()) return bad_argument(owner.error().message);
-    if (!contract.ok()) return bad_argument(contract.error().message);
+    if (!owner.ok()) return trigger_bad_request(params, owner.error().message, visible);
+    if (!contract.ok()) return trigger_bad_request(params, contract.error().message, visible);
     common::Bytes data;
     if (const auto* d = params.if_contains("data"); d != nullptr && d->is_string()) {
       auto bytes = common::from_hex(d->as_string());
-      if (!bytes.ok()) return bad_argument("data: " + bytes.error().message);
+      if (!bytes.ok())
+        return trigger_bad_request(params, "data: " + bytes.error().message, visible);
       data = *bytes;
     } else {
       auto selector = common::json_get_string(params, "function_selector");
-      if (!selector.ok()) return bad_argument("function_selector or data is required");
+      if (!selector.ok())
+        return trigger_bad_request(params, "function_selector or data is required", visible);
       auto hash = common::keccak256(common::as_bytes(*selector));
       data.assign(hash.begin(), hash.begin() + 4);
       if (const auto* p = params.if_contains("parameter"); p != nullptr && p->is_string()) {
         auto bytes = common::from_hex(p->as_string());
-        if (!bytes.ok()) return bad_argument("parameter: " + bytes.error().message);
+        if (!bytes.ok())
+          return trigger_bad_request(params, "parameter: " + bytes.error().message, visible);
         data.insert(data.end(), bytes->begin(), bytes->end());
       }
     }
@@ -798,8 +867,7 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
         node_.read([&](const ChainState& s) { return call_constant(s, *owner, *contract, data); });
     if (endpoint == "estimateenergy") {
       if (!call.ok) {
-        return json_response(json::object{
-            {"result", json::object{{"code", "CONTRACT_EXE_ERROR"}, {"message", call.message}}}});
+        return trigger_failure("CONTRACT_EXE_ERROR", call.message, visible);
       }
       return json_response(json::object{{"result", json::object{{"result", true}}},
                                         {"energy_required", call.energy_used}});
@@ -921,42 +989,44 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       tx = chain::build_account_permission_update(header, *owner, c.owner(), witness, actives);
     } else if (endpoint == "triggersmartcontract") {
       auto contract = address_param(params, "contract_address");
-      if (!owner.ok() || !contract.ok())
-        return bad_argument(!owner.ok() ? owner.error().message : contract.error().message);
+      if (!owner.ok() || !contract.ok()) {
+        return trigger_bad_request(
+            params, !owner.ok() ? owner.error().message : contract.error().message, visible);
+      }
       auto fee_limit = common::json_get_int64_or(params, "fee_limit", 0);
       auto call_value = common::json_get_int64_or(params, "call_value", 0);
-      if (!fee_limit.ok() || !call_value.ok())
-        return bad_argument("fee_limit and call_value must be integers");
+      if (!fee_limit.ok() || !call_value.ok()) {
+        return trigger_bad_request(params, "fee_limit and call_value must be integers", visible);
+      }
       header.fee_limit_sun = *fee_limit;
       common::Bytes data;
       if (const auto* d = params.if_contains("data"); d != nullptr && d->is_string()) {
         auto bytes = common::from_hex(d->as_string());
-        if (!bytes.ok()) return bad_argument("data: " + bytes.error().message);
+        if (!bytes.ok())
+          return trigger_bad_request(params, "data: " + bytes.error().message, visible);
         data = *bytes;
       } else {
         auto selector = common::json_get_string(params, "function_selector");
-        if (!selector.ok()) return bad_argument("function_selector or data is required");
+        if (!selector.ok())
+          return trigger_bad_request(params, "function_selector or data is required", visible);
         auto hash = common::keccak256(common::as_bytes(*selector));
         data.assign(hash.begin(), hash.begin() + 4);
         if (const auto* p = params.if_contains("parameter"); p != nullptr && p->is_string()) {
           auto bytes = common::from_hex(p->as_string());
-          if (!bytes.ok()) return bad_argument("parameter: " + bytes.error().message);
+          if (!bytes.ok())
+            return trigger_bad_request(params, "parameter: " + bytes.error().message, visible);
           data.insert(data.end(), bytes->begin(), bytes->end());
         }
       }
       tx = chain::build_trigger_smart_contract(header, *owner, *contract, common::Sun(*call_value),
                                                data);
       if (!tx.ok()) {
-        return json_response(
-            json::object{{"result", json::object{{"code", "CONTRACT_VALIDATE_ERROR"},
-                                                 {"message", tx.error().message}}}});
+        return trigger_failure("CONTRACT_VALIDATE_ERROR", tx.error().message, visible);
       }
       auto valid = node_.read(
           [&](const ChainState& s) { return validate_contract(s, *tx, s.head().timestamp_ms); });
       if (!valid.ok()) {
-        return json_response(
-            json::object{{"result", json::object{{"code", "CONTRACT_VALIDATE_ERROR"},
-                                                 {"message", valid.error().message}}}});
+        return trigger_failure("CONTRACT_VALIDATE_ERROR", valid.error().message, visible);
       }
       return json_response(
           json::object{{"result", json::object{{"result", true}}},

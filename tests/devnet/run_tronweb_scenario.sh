@@ -4,6 +4,7 @@
 #   BINARY      path to tron-devnet (e.g. build/devnet/tron-devnet)
 #   ORACLE_DIR  npm prefix holding node_modules/tronweb (installed there if missing)
 # Exits with the scenario's status; the devnet is always stopped on exit.
+# TRONWEB_SCENARIO_TRACE=1 logs every request TronWeb makes and the answer to stderr.
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SCRIPT_DIR}/../.." && pwd)"
@@ -16,7 +17,12 @@ command -v node >/dev/null 2>&1 || { echo "run_tronweb_scenario: node not found 
 
 WORK="$(mktemp -d)"
 DEVNET_PID=""
+NODE_PID=""
 cleanup() {
+    if [[ -n "${NODE_PID}" ]] && kill -0 "${NODE_PID}" 2>/dev/null; then
+        kill "${NODE_PID}" 2>/dev/null || true
+        wait "${NODE_PID}" 2>/dev/null || true
+    fi
     if [[ -n "${DEVNET_PID}" ]] && kill -0 "${DEVNET_PID}" 2>/dev/null; then
         kill "${DEVNET_PID}" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "${DEVNET_PID}" 2>/dev/null || break; sleep 0.1; done
@@ -49,8 +55,13 @@ if [[ -z "${PORT}" ]]; then
     exit 2
 fi
 
+# In the background and waited for, so a TERM (e.g. a ctest timeout) runs the trap at once.
+node "${SCRIPT_DIR}/tronweb_scenario.js" --modules "${ORACLE_DIR}" --url "http://127.0.0.1:${PORT}" \
+    ${TRONWEB_SCENARIO_TRACE:+--trace} &
+NODE_PID=$!
 status=0
-node "${SCRIPT_DIR}/tronweb_scenario.js" --modules "${ORACLE_DIR}" --url "http://127.0.0.1:${PORT}" ${TRONWEB_SCENARIO_TRACE:+--trace} || status=$?
+wait "${NODE_PID}" || status=$?
+NODE_PID=""
 if [[ ${status} -ne 0 && -s "${WORK}/devnet.err" ]]; then
     echo "--- tron-devnet stderr ---" >&2
     cat "${WORK}/devnet.err" >&2

@@ -176,6 +176,8 @@ step('1 getAccount shows the genesis balance of K1', async () => {
     `K1 balance should be > 1000 TRX, got ${show(acct.balance)}`);
   const balance = await tronWeb.trx.getBalance(K1_ADDR);
   assert(balance === acct.balance, `getBalance ${balance} != getAccount.balance ${acct.balance}`);
+  const bandwidth = await tronWeb.trx.getBandwidth(K1_ADDR);
+  assert(bandwidth > 0, `getBandwidth (wallet/getaccountnet) ${bandwidth}, expected the free allowance`);
   ctx.k1Balance = acct.balance;
 });
 
@@ -272,6 +274,19 @@ step('5 USDT transfer via triggerSmartContract', async () => {
   const toAfter = await usdtBalance(to.base58);
   assert(toAfter === amount, `recipient balanceOf ${toAfter}, expected ${amount}`);
   assert(fromBefore - fromAfter === amount, `sender balanceOf moved by ${fromBefore - fromAfter}, expected ${amount}`);
+  // The same reads through TronWeb's contract API (wallet/getcontract ABI + constant calls).
+  const usdt = await tronWeb.contract().at(USDT);
+  const decimals = await usdt.decimals().call({ from: K1_ADDR });
+  assert(BigInt(decimals) === 6n, `USDT decimals() ${decimals}`);
+  const viaAbi = await usdt.balanceOf(to.base58).call({ from: K1_ADDR });
+  assert(BigInt(viaAbi) === amount, `contract().at(USDT).balanceOf() ${viaAbi}, expected ${amount}`);
+
+  // A node-side refusal reaches the wallet as text (Return.message is hex on the wire).
+  let refusal = '';
+  await tronWeb.transactionBuilder.triggerSmartContract(USDT, 'transfer(address,uint256)', { feeLimit: 100 * TRX },
+    usdtTransferArgs(K1_ADDR, '1'), newAccount().base58).catch((e) => { refusal = String(e.message || e); });
+  assert(refusal && !/hex/i.test(refusal) && /[a-z]{3}/i.test(refusal),
+    `triggerSmartContract from an unactivated owner should throw the node's readable reason, got ${JSON.stringify(refusal)}`);
 
   // Second transfer to the now-existing holder costs the holder price.
   const again = await tronWeb.transactionBuilder.triggerSmartContract(
@@ -337,6 +352,22 @@ step('6 updateAccountPermissions: active permission for 57+58 only, signed by K_
   });
   assert(d.delegatedResource[0].frozen_balance_for_energy === 50 * TRX, `delegated ${show(d)}`);
 
+  // The classic TronWeb multi-sign flow: build as owner, then multiSign(tx, K_R, id) asks the node
+  // (wallet/getsignweight) for the permission and re-derives the tx with Permission_id.
+  const plain = await tronWeb.transactionBuilder.delegateResource(20 * TRX, receiver.base58, 'ENERGY', owner.base58);
+  const plainSigned = await tronWeb.trx.multiSign(plain, relayer.key, permissionId);
+  assert(plainSigned.raw_data.contract[0].Permission_id === permissionId && plainSigned.txID !== plain.txID,
+    `multiSign via getsignweight did not re-derive the tx: ${show(plainSigned.raw_data.contract[0])}`);
+  const weight = await tronWeb.trx.getSignWeight(JSON.parse(JSON.stringify(plainSigned)));
+  assert(weight.result && !weight.result.code && weight.current_weight === 1 &&
+    (weight.approved_list || []).map((a) => a.toLowerCase()).join() === relayer.hex,
+    `getsignweight after K_R signed should be ENOUGH_PERMISSION (code omitted), weight 1, approved [K_R]: ${show({ ...weight, transaction: undefined })}`);
+  await waitInfo(await broadcastOk(plainSigned, 'delegateResource multiSigned via getsignweight'), 'delegateResource via getsignweight');
+  await waitFor('delegation of 70 TRX', async () => {
+    const r = await tronWeb.trx.getDelegatedResourceV2(owner.base58, receiver.base58);
+    return r.delegatedResource && r.delegatedResource[0].frozen_balance_for_energy === 70 * TRX;
+  });
+
   // trx.sign(tx, K_R, false, true) is the other 6.5.1 way; UnDelegate (58) is allowed too.
   const und = await tronWeb.transactionBuilder.undelegateResource(
     10 * TRX, receiver.base58, 'ENERGY', owner.base58, { permissionId });
@@ -351,6 +382,12 @@ step('6 updateAccountPermissions: active permission for 57+58 only, signed by K_
   const r = await tronWeb.trx.sendRawTransaction(xferSigned);
   assert(r.result !== true && r.code === 'SIGERROR',
     `TransferContract under the 57+58 permission: expected code SIGERROR, got ${show({ result: r.result, code: r.code, message: r.message && tronWeb.toUtf8(r.message) })}`);
+
+  // The node's sign-weight check refuses the same operation before anything is signed.
+  const xferPlain = await tronWeb.transactionBuilder.sendTrx(K1_ADDR, 1 * TRX, owner.base58);
+  let refusal = '';
+  await tronWeb.trx.multiSign(xferPlain, relayer.key, permissionId).catch((e) => { refusal = e.message; });
+  assert(/Permission denied/.test(refusal), `multiSign of a TransferContract under the 57+58 permission should throw "Permission denied!", got ${JSON.stringify(refusal)}`);
 
   // Owner key may not sign under the active permission either.
   const del2 = await tronWeb.transactionBuilder.delegateResource(
