@@ -1,0 +1,234 @@
+#include "daemon/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace relay::daemon {
+
+namespace {
+
+common::Error config_error(const std::string& key, const std::string& message) {
+  return common::make_error("config", key + ": " + message);
+}
+
+// One known key: how to read it from TOML and from an environment string.
+struct Key {
+  std::string section;
+  std::string name;
+  std::function<common::Status(Config&, const toml::node&)> from_toml;
+  std::function<common::Status(Config&, const std::string&)> from_env;
+};
+
+common::Result<int64_t> parse_int(const std::string& key, const std::string& text) {
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    return config_error(key, "must be an integer, got '" + text + "'");
+  }
+  return out;
+}
+
+template <typename Section>
+Key make_int(std::string section, std::string name, Section Config::*sec, int64_t Section::*field) {
+  std::string full = section + "." + name;
+  return Key{section, name,
+             [=](Config& c, const toml::node& node) -> common::Status {
+               auto value = node.value<int64_t>();
+               if (!node.is_integer() || !value) return config_error(full, "must be an integer");
+               (c.*sec).*field = *value;
+               return {};
+             },
+             [=](Config& c, const std::string& text) -> common::Status {
+               RELAY_ASSIGN_OR_RETURN(int64_t value, parse_int(full, text));
+               (c.*sec).*field = value;
+               return {};
+             }};
+}
+
+template <typename Section>
+Key make_string(std::string section, std::string name, Section Config::*sec,
+                std::string Section::*field) {
+  std::string full = section + "." + name;
+  return Key{section, name,
+             [=](Config& c, const toml::node& node) -> common::Status {
+               if (!node.is_string()) return config_error(full, "must be a string");
+               (c.*sec).*field = *node.value<std::string>();
+               return {};
+             },
+             [=](Config& c, const std::string& text) -> common::Status {
+               (c.*sec).*field = text;
+               return {};
+             }};
+}
+
+template <typename Section>
+Key make_strings(std::string section, std::string name, Section Config::*sec,
+                 std::vector<std::string> Section::*field) {
+  std::string full = section + "." + name;
+  return Key{section, name,
+             [=](Config& c, const toml::node& node) -> common::Status {
+               const auto* array = node.as_array();
+               if (array == nullptr) return config_error(full, "must be an array of strings");
+               std::vector<std::string> out;
+               for (const auto& item : *array) {
+                 if (!item.is_string()) return config_error(full, "must be an array of strings");
+                 out.push_back(*item.value<std::string>());
+               }
+               (c.*sec).*field = std::move(out);
+               return {};
+             },
+             // In the environment a list is comma-separated.
+             [=](Config& c, const std::string& text) -> common::Status {
+               std::vector<std::string> out;
+               std::stringstream stream(text);
+               std::string item;
+               while (std::getline(stream, item, ',')) {
+                 if (!item.empty()) out.push_back(item);
+               }
+               (c.*sec).*field = std::move(out);
+               return {};
+             }};
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> all = {
+      make_string("server", "listen", &Config::server, &ServerConfig::listen),
+      make_int("server", "threads", &Config::server, &ServerConfig::threads),
+      make_int("server", "max_connections", &Config::server, &ServerConfig::max_connections),
+      make_int("server", "max_body_bytes", &Config::server, &ServerConfig::max_body_bytes),
+      make_int("server", "read_timeout_ms", &Config::server, &ServerConfig::read_timeout_ms),
+      make_int("server", "drain_timeout_ms", &Config::server, &ServerConfig::drain_timeout_ms),
+      make_string("database", "url", &Config::database, &DatabaseConfig::url),
+      make_int("database", "pool_size", &Config::database, &DatabaseConfig::pool_size),
+      make_strings("chain", "endpoints", &Config::chain, &ChainConfig::endpoints),
+      make_string("chain", "api_key", &Config::chain, &ChainConfig::api_key),
+      make_int("chain", "timeout_ms", &Config::chain, &ChainConfig::timeout_ms),
+      make_string("signer", "key_file", &Config::signer, &SignerConfig::key_file),
+      make_string("signer", "credential", &Config::signer, &SignerConfig::credential),
+      make_int("rate_limit", "requests_per_second", &Config::rate_limit,
+               &RateLimitConfig::requests_per_second),
+      make_int("rate_limit", "burst", &Config::rate_limit, &RateLimitConfig::burst),
+      make_string("log", "level", &Config::log, &LogConfig::level),
+  };
+  return all;
+}
+
+std::string env_name(const Key& key) {
+  std::string out = "TRONRELAY_" + key.section + "_" + key.name;
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+common::Status check_range(const std::string& key, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    return config_error(key, "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                                 std::to_string(value));
+  }
+  return {};
+}
+
+common::Status validate(const Config& c) {
+  auto colon = c.server.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return config_error("server.listen", "must be HOST:PORT");
+  RELAY_ASSIGN_OR_RETURN(int64_t port, parse_int("server.listen", c.server.listen.substr(colon + 1)));
+  RELAY_TRY_STATUS(check_range("server.listen", port, 0, 65535));
+  RELAY_TRY_STATUS(check_range("server.threads", c.server.threads, 1, 64));
+  RELAY_TRY_STATUS(check_range("server.max_connections", c.server.max_connections, 1, 100'000));
+  RELAY_TRY_STATUS(check_range("server.max_body_bytes", c.server.max_body_bytes, 1024, 64 << 20));
+  RELAY_TRY_STATUS(check_range("server.read_timeout_ms", c.server.read_timeout_ms, 100, 600'000));
+  RELAY_TRY_STATUS(check_range("server.drain_timeout_ms", c.server.drain_timeout_ms, 0, 600'000));
+  if (c.database.url.empty()) return config_error("database.url", "is required");
+  if (!c.database.url.starts_with("postgresql://") && !c.database.url.starts_with("postgres://")) {
+    return config_error("database.url", "must be a postgresql:// URL");
+  }
+  RELAY_TRY_STATUS(check_range("database.pool_size", c.database.pool_size, 1, 256));
+  if (c.chain.endpoints.empty()) return config_error("chain.endpoints", "at least one is required");
+  for (const auto& endpoint : c.chain.endpoints) {
+    if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+      return config_error("chain.endpoints", "'" + endpoint + "' is not an http(s) URL");
+    }
+  }
+  RELAY_TRY_STATUS(check_range("chain.timeout_ms", c.chain.timeout_ms, 100, 120'000));
+  RELAY_TRY_STATUS(check_range("rate_limit.requests_per_second", c.rate_limit.requests_per_second, 1, 1'000'000));
+  RELAY_TRY_STATUS(check_range("rate_limit.burst", c.rate_limit.burst, 1, 1'000'000));
+  static const std::vector<std::string> levels = {"debug", "info", "warn", "error"};
+  if (std::find(levels.begin(), levels.end(), c.log.level) == levels.end()) {
+    return config_error("log.level", "must be debug, info, warn or error");
+  }
+  return {};
+}
+
+}  // namespace
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (!entry.starts_with("TRONRELAY_")) continue;
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+common::Result<Config> parse_config(std::string_view toml_text, const std::string& origin,
+                                    const Environment& env) {
+  Config config;
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return common::make_error("config", origin + ": " + std::string(e.description()) + " at " + where.str());
+  }
+  for (const auto& [section_name, section_node] : table) {
+    std::string section(section_name.str());
+    const auto* section_table = section_node.as_table();
+    if (section_table == nullptr) return config_error(section, "must be a [section]");
+    for (const auto& [key_name, value] : *section_table) {
+      std::string name(key_name.str());
+      auto key = std::find_if(keys().begin(), keys().end(),
+                              [&](const Key& k) { return k.section == section && k.name == name; });
+      if (key == keys().end()) return config_error(section + "." + name, "unknown key");
+      RELAY_TRY_STATUS(key->from_toml(config, value));
+    }
+  }
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with("TRONRELAY_") || name == "TRONRELAY_CONFIG") continue;
+    auto key = std::find_if(keys().begin(), keys().end(), [&](const Key& k) { return env_name(k) == name; });
+    if (key == keys().end()) {
+      // TRONRELAY_<SECTION>_<TYPO> is an error; other TRONRELAY_* variables belong to tools and
+      // tests (TRONRELAY_FAULT, …), not the config.
+      for (const auto& k : keys()) {
+        std::string section_prefix = env_name(k).substr(0, 10 + k.section.size() + 1);
+        if (name.starts_with(section_prefix)) return config_error(name, "unknown configuration variable");
+      }
+      continue;
+    }
+    RELAY_TRY_STATUS(key->from_env(config, value));
+  }
+  RELAY_TRY_STATUS(validate(config));
+  return config;
+}
+
+common::Result<Config> load_config(const std::string& path, const Environment& env) {
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream file(path);
+    if (!file) return common::make_error("config", "cannot read config file " + path);
+    std::stringstream buffer;
+    buffer << file.rdbuf();
+    text = buffer.str();
+  }
+  return parse_config(text, path.empty() ? "(defaults)" : path, env);
+}
+
+}  // namespace relay::daemon

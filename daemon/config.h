@@ -1,0 +1,69 @@
+// Config: tronrelayd's settings, read from a TOML file with every key overridable by an environment
+// variable TRONRELAY_<SECTION>_<KEY>. Unknown keys and bad values are errors that name the key, so a
+// typo fails the start instead of silently running with a default.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace relay::daemon {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8480";
+  int64_t threads = 2;
+  int64_t max_connections = 1024;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t read_timeout_ms = 30'000;
+  int64_t drain_timeout_ms = 10'000;
+};
+
+struct DatabaseConfig {
+  std::string url;  // postgresql://user@host:port/db
+  int64_t pool_size = 8;
+};
+
+struct ChainConfig {
+  std::vector<std::string> endpoints;  // TronGrid or java-tron HTTP base URLs
+  std::string api_key;                 // TRON-PRO-API-KEY, if the endpoint wants one
+  int64_t timeout_ms = 5'000;
+};
+
+struct SignerConfig {
+  std::string key_file;                    // 0600 hex file; or, under systemd,
+  std::string credential = "relayer-key";  // the LoadCredential= name
+};
+
+// Reloadable on SIGHUP.
+struct RateLimitConfig {
+  int64_t requests_per_second = 20;
+  int64_t burst = 40;
+};
+
+struct LogConfig {
+  std::string level = "info";  // reloadable on SIGHUP
+};
+
+struct Config {
+  ServerConfig server;
+  DatabaseConfig database;
+  ChainConfig chain;
+  SignerConfig signer;
+  RateLimitConfig rate_limit;
+  LogConfig log;
+};
+
+using Environment = std::map<std::string, std::string>;
+Environment process_environment();
+
+// Reads `path` (empty: defaults only), then applies TRONRELAY_* variables from `env`, then checks
+// the result. Errors have code "config" and name the key: "server.threads: must be 1..64".
+common::Result<Config> load_config(const std::string& path, const Environment& env);
+common::Result<Config> parse_config(std::string_view toml_text, const std::string& origin,
+                                    const Environment& env);
+
+}  // namespace relay::daemon

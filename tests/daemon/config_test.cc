@@ -1,0 +1,68 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace relay::daemon {
+namespace {
+
+constexpr const char* kValid = R"(
+[server]
+listen = "127.0.0.1:9000"
+threads = 4
+
+[database]
+url = "postgresql://tronrelay@127.0.0.1:5433/tronrelay"
+
+[chain]
+endpoints = ["http://127.0.0.1:8490", "https://api.trongrid.io"]
+)";
+
+std::string error_of(std::string_view text, Environment env = {}) {
+  auto config = parse_config(text, "test.toml", env);
+  return config.ok() ? "" : config.error().message;
+}
+
+TEST(Config, ReadsAFileAndKeepsDefaults) {
+  auto config = parse_config(kValid, "test.toml", {});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->server.listen, "127.0.0.1:9000");
+  EXPECT_EQ(config->server.threads, 4);
+  EXPECT_EQ(config->server.max_body_bytes, 1 << 20);
+  EXPECT_EQ(config->chain.endpoints.size(), 2u);
+  EXPECT_EQ(config->log.level, "info");
+}
+
+TEST(Config, EnvironmentOverridesEveryKey) {
+  Environment env = {{"TRONRELAY_SERVER_THREADS", "8"},
+                     {"TRONRELAY_CHAIN_ENDPOINTS", "http://a:1,http://b:2"},
+                     {"TRONRELAY_LOG_LEVEL", "debug"},
+                     {"TRONRELAY_FAULT", "after_sign"}};  // not a config variable: ignored
+  auto config = parse_config(kValid, "test.toml", env);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->server.threads, 8);
+  EXPECT_EQ(config->chain.endpoints, (std::vector<std::string>{"http://a:1", "http://b:2"}));
+  EXPECT_EQ(config->log.level, "debug");
+  // The whole config can come from the environment alone.
+  Environment only = {{"TRONRELAY_DATABASE_URL", "postgresql://x@y/z"},
+                      {"TRONRELAY_CHAIN_ENDPOINTS", "http://127.0.0.1:8490"}};
+  EXPECT_TRUE(parse_config("", "(defaults)", only).ok());
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[server2]\nx = 1\n"), "server2.x: unknown key");
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[log]\nlevl = \"info\"\n"), "log.levl: unknown key");
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[rate_limit]\nburst = \"many\"\n"), "rate_limit.burst: must be an integer");
+  EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THREADS", "lots"}}),
+            "server.threads: must be an integer, got 'lots'");
+  EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THREADS", "0"}}), "server.threads: must be 1..64, got 0");
+  EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THRADS", "2"}}),
+            "TRONRELAY_SERVER_THRADS: unknown configuration variable");
+  EXPECT_EQ(error_of("[server]\nlisten = \"x\"\n"), "server.listen: must be HOST:PORT");
+  EXPECT_EQ(error_of("[chain]\nendpoints = [\"http://a\"]\n"), "database.url: is required");
+  EXPECT_NE(error_of("[server\n").find("test.toml"), std::string::npos);  // syntax error with origin
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[log]\nlevel = \"loud\"\n"),
+            "log.level: must be debug, info, warn or error");
+}
+
+}  // namespace
+}  // namespace relay::daemon
