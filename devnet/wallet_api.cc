@@ -473,6 +473,28 @@ Result<chain::Resource> resource_param(const json::object& params) {
   return common::make_error("invalid_request", "resource must be BANDWIDTH or ENERGY");
 }
 
+// Contract call data: `data` as given, or keccak(function_selector)[0..4] ‖ `parameter`.
+Result<common::Bytes> call_data_of(const json::object& params) {
+  if (const auto* d = params.if_contains("data"); d != nullptr && d->is_string()) {
+    auto bytes = common::from_hex(d->as_string());
+    if (!bytes.ok()) return common::make_error("invalid_request", "data: " + bytes.error().message);
+    return *bytes;
+  }
+  auto selector = common::json_get_string(params, "function_selector");
+  if (!selector.ok()) {
+    return common::make_error("invalid_request", "function_selector or data is required");
+  }
+  auto hash = common::keccak256(common::as_bytes(*selector));
+  common::Bytes data(hash.begin(), hash.begin() + 4);
+  if (const auto* p = params.if_contains("parameter"); p != nullptr && p->is_string()) {
+    auto bytes = common::from_hex(p->as_string());
+    if (!bytes.ok())
+      return common::make_error("invalid_request", "parameter: " + bytes.error().message);
+    data.insert(data.end(), bytes->begin(), bytes->end());
+  }
+  return data;
+}
+
 }  // namespace
 
 WalletApi::WalletApi(Node& node, std::shared_ptr<FaultInjector> faults, Options options)
@@ -844,25 +866,9 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     auto contract = address_param(params, "contract_address");
     if (!owner.ok()) return trigger_bad_request(params, owner.error().message, visible);
     if (!contract.ok()) return trigger_bad_request(params, contract.error().message, visible);
-    common::Bytes data;
-    if (const auto* d = params.if_contains("data"); d != nullptr && d->is_string()) {
-      auto bytes = common::from_hex(d->as_string());
-      if (!bytes.ok())
-        return trigger_bad_request(params, "data: " + bytes.error().message, visible);
-      data = *bytes;
-    } else {
-      auto selector = common::json_get_string(params, "function_selector");
-      if (!selector.ok())
-        return trigger_bad_request(params, "function_selector or data is required", visible);
-      auto hash = common::keccak256(common::as_bytes(*selector));
-      data.assign(hash.begin(), hash.begin() + 4);
-      if (const auto* p = params.if_contains("parameter"); p != nullptr && p->is_string()) {
-        auto bytes = common::from_hex(p->as_string());
-        if (!bytes.ok())
-          return trigger_bad_request(params, "parameter: " + bytes.error().message, visible);
-        data.insert(data.end(), bytes->begin(), bytes->end());
-      }
-    }
+    auto call_data = call_data_of(params);
+    if (!call_data.ok()) return trigger_bad_request(params, call_data.error().message, visible);
+    const common::Bytes& data = *call_data;
     ConstantCall call =
         node_.read([&](const ChainState& s) { return call_constant(s, *owner, *contract, data); });
     if (endpoint == "estimateenergy") {
@@ -999,25 +1005,9 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
         return trigger_bad_request(params, "fee_limit and call_value must be integers", visible);
       }
       header.fee_limit_sun = *fee_limit;
-      common::Bytes data;
-      if (const auto* d = params.if_contains("data"); d != nullptr && d->is_string()) {
-        auto bytes = common::from_hex(d->as_string());
-        if (!bytes.ok())
-          return trigger_bad_request(params, "data: " + bytes.error().message, visible);
-        data = *bytes;
-      } else {
-        auto selector = common::json_get_string(params, "function_selector");
-        if (!selector.ok())
-          return trigger_bad_request(params, "function_selector or data is required", visible);
-        auto hash = common::keccak256(common::as_bytes(*selector));
-        data.assign(hash.begin(), hash.begin() + 4);
-        if (const auto* p = params.if_contains("parameter"); p != nullptr && p->is_string()) {
-          auto bytes = common::from_hex(p->as_string());
-          if (!bytes.ok())
-            return trigger_bad_request(params, "parameter: " + bytes.error().message, visible);
-          data.insert(data.end(), bytes->begin(), bytes->end());
-        }
-      }
+      auto call_data = call_data_of(params);
+      if (!call_data.ok()) return trigger_bad_request(params, call_data.error().message, visible);
+      const common::Bytes& data = *call_data;
       tx = chain::build_trigger_smart_contract(header, *owner, *contract, common::Sun(*call_value),
                                                data);
       if (!tx.ok()) {
