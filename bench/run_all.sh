@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every benchmark: all of bench_chain, then the build+sign comparison with its baselines.
+# Every benchmark: all of bench_chain, then the build+sign comparison with its baselines, then
+# tron-devnet's: all of bench_devnet and the HTTP broadcast load with its baselines.
 # Usage: bench/run_all.sh BUILD_DIR    (what `./run bench` calls after building)
 set -euo pipefail
 
@@ -13,3 +14,8 @@ echo "==> bench_chain (all benchmarks)" >&2
 "$BUILD_DIR/bench/bench_chain" --benchmark_out_format=json --benchmark_out="$OUT/bench_chain.json"
 echo >&2
 "$HERE/sign_vs_tronweb.sh" "$BUILD_DIR"
+echo >&2
+echo "==> bench_devnet (all benchmarks)" >&2
+"$BUILD_DIR/bench/bench_devnet" --benchmark_out_format=json --benchmark_out="$OUT/bench_devnet.json"
+echo >&2
+"$HERE/devnet_load.sh" "$BUILD_DIR"

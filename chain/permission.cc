@@ -1,5 +1,6 @@
 #include "chain/permission.h"
 
+#include <cassert>
 #include <map>
 
 #include "common/signature.h"
@@ -183,8 +184,29 @@ const protocol::Permission* AccountPermissions::find(int32_t id) const {
   return nullptr;
 }
 
+RecoveredSigners recover_signers(const Transaction& tx) {
+  RecoveredSigners out;
+  out.reserve(tx.signatures().size());
+  for (const auto& signature : tx.signatures()) {
+    if (signature.size() < common::kSignatureSize) {
+      out.push_back(common::make_error("bad_signature",
+                                       "Signature size is " + std::to_string(signature.size())));
+    } else {
+      out.push_back(
+          common::recover_signer(tx.txid(), ByteView(signature).first(common::kSignatureSize)));
+    }
+  }
+  return out;
+}
+
 common::Status check_permission(const AccountPermissions& account, const Transaction& tx,
                                 int total_sign_num) {
+  return check_permission(account, tx, recover_signers(tx), total_sign_num);
+}
+
+common::Status check_permission(const AccountPermissions& account, const Transaction& tx,
+                                const RecoveredSigners& signers, int total_sign_num) {
+  assert(signers.size() == tx.signatures().size());
   const auto& signatures = tx.signatures();
   if (signatures.empty()) return rejected("miss sig or contract");
   if (static_cast<int>(signatures.size()) > total_sign_num) return rejected("too many signatures");
@@ -210,12 +232,12 @@ common::Status check_permission(const AccountPermissions& account, const Transac
 
   std::set<Address> signed_by;
   int64_t weight_sum = 0;
-  for (const auto& signature : signatures) {
+  for (size_t i = 0; i < signatures.size(); ++i) {
+    const auto& signature = signatures[i];
     if (signature.size() < common::kSignatureSize) {
       return rejected("Signature size is " + std::to_string(signature.size()));
     }
-    auto signer =
-        common::recover_signer(tx.txid(), ByteView(signature).first(common::kSignatureSize));
+    const auto& signer = signers[i];
     if (!signer.ok()) return rejected(signer.error().message);
     auto weight = weights.find(signer->proto_bytes());
     if (weight == weights.end()) {

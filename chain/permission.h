@@ -64,4 +64,12 @@ struct AccountPermissions {
 common::Status check_permission(const AccountPermissions& account, const Transaction& tx,
                                 int total_sign_num = kDefaultTotalSignNum);
 
+// The signer of each signature (recovery is the costly part of the check and needs no shared
+// state, so a node can run it before taking its lock).
+using RecoveredSigners = std::vector<common::Result<common::Address>>;
+RecoveredSigners recover_signers(const Transaction& tx);
+common::Status check_permission(const AccountPermissions& account, const Transaction& tx,
+                                const RecoveredSigners& signers,
+                                int total_sign_num = kDefaultTotalSignNum);
+
 }  // namespace relay::chain

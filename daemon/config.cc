@@ -1,11 +1,12 @@
 #include "daemon/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 extern char** environ;
 
@@ -128,16 +129,18 @@ std::string env_name(const Key& key) {
 
 common::Status check_range(const std::string& key, int64_t value, int64_t lo, int64_t hi) {
   if (value < lo || value > hi) {
-    return config_error(key, "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-                                 std::to_string(value));
+    return config_error(key, "must be " + std::to_string(lo) + ".." + std::to_string(hi) +
+                                 ", got " + std::to_string(value));
   }
   return {};
 }
 
-common::Status validate(const Config& c) {
+common::Status validate(const Config& c, ConfigUse use) {
   auto colon = c.server.listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return config_error("server.listen", "must be HOST:PORT");
-  RELAY_ASSIGN_OR_RETURN(int64_t port, parse_int("server.listen", c.server.listen.substr(colon + 1)));
+  if (colon == std::string::npos || colon == 0)
+    return config_error("server.listen", "must be HOST:PORT");
+  RELAY_ASSIGN_OR_RETURN(int64_t port,
+                         parse_int("server.listen", c.server.listen.substr(colon + 1)));
   RELAY_TRY_STATUS(check_range("server.listen", port, 0, 65535));
   RELAY_TRY_STATUS(check_range("server.threads", c.server.threads, 1, 64));
   RELAY_TRY_STATUS(check_range("server.max_connections", c.server.max_connections, 1, 100'000));
@@ -149,14 +152,17 @@ common::Status validate(const Config& c) {
     return config_error("database.url", "must be a postgresql:// URL");
   }
   RELAY_TRY_STATUS(check_range("database.pool_size", c.database.pool_size, 1, 256));
-  if (c.chain.endpoints.empty()) return config_error("chain.endpoints", "at least one is required");
+  if (use == ConfigUse::kDaemon && c.chain.endpoints.empty()) {
+    return config_error("chain.endpoints", "at least one is required");
+  }
   for (const auto& endpoint : c.chain.endpoints) {
     if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
       return config_error("chain.endpoints", "'" + endpoint + "' is not an http(s) URL");
     }
   }
   RELAY_TRY_STATUS(check_range("chain.timeout_ms", c.chain.timeout_ms, 100, 120'000));
-  RELAY_TRY_STATUS(check_range("rate_limit.requests_per_second", c.rate_limit.requests_per_second, 1, 1'000'000));
+  RELAY_TRY_STATUS(check_range("rate_limit.requests_per_second", c.rate_limit.requests_per_second,
+                               1, 1'000'000));
   RELAY_TRY_STATUS(check_range("rate_limit.burst", c.rate_limit.burst, 1, 1'000'000));
   static const std::vector<std::string> levels = {"debug", "info", "warn", "error"};
   if (std::find(levels.begin(), levels.end(), c.log.level) == levels.end()) {
@@ -179,7 +185,7 @@ Environment process_environment() {
 }
 
 common::Result<Config> parse_config(std::string_view toml_text, const std::string& origin,
-                                    const Environment& env) {
+                                    const Environment& env, ConfigUse use) {
   Config config;
   toml::table table;
   try {
@@ -187,7 +193,8 @@ common::Result<Config> parse_config(std::string_view toml_text, const std::strin
   } catch (const toml::parse_error& e) {
     std::ostringstream where;
     where << e.source().begin;
-    return common::make_error("config", origin + ": " + std::string(e.description()) + " at " + where.str());
+    return common::make_error("config",
+                              origin + ": " + std::string(e.description()) + " at " + where.str());
   }
   for (const auto& [section_name, section_node] : table) {
     std::string section(section_name.str());
@@ -203,23 +210,25 @@ common::Result<Config> parse_config(std::string_view toml_text, const std::strin
   }
   for (const auto& [name, value] : env) {
     if (!name.starts_with("TRONRELAY_") || name == "TRONRELAY_CONFIG") continue;
-    auto key = std::find_if(keys().begin(), keys().end(), [&](const Key& k) { return env_name(k) == name; });
+    auto key = std::find_if(keys().begin(), keys().end(),
+                            [&](const Key& k) { return env_name(k) == name; });
     if (key == keys().end()) {
       // TRONRELAY_<SECTION>_<TYPO> is an error; other TRONRELAY_* variables belong to tools and
       // tests (TRONRELAY_FAULT, …), not the config.
       for (const auto& k : keys()) {
         std::string section_prefix = env_name(k).substr(0, 10 + k.section.size() + 1);
-        if (name.starts_with(section_prefix)) return config_error(name, "unknown configuration variable");
+        if (name.starts_with(section_prefix))
+          return config_error(name, "unknown configuration variable");
       }
       continue;
     }
     RELAY_TRY_STATUS(key->from_env(config, value));
   }
-  RELAY_TRY_STATUS(validate(config));
+  RELAY_TRY_STATUS(validate(config, use));
   return config;
 }
 
-common::Result<Config> load_config(const std::string& path, const Environment& env) {
+common::Result<Config> load_config(const std::string& path, const Environment& env, ConfigUse use) {
   std::string text;
   if (!path.empty()) {
     std::ifstream file(path);
@@ -228,7 +237,7 @@ common::Result<Config> load_config(const std::string& path, const Environment& e
     buffer << file.rdbuf();
     text = buffer.str();
   }
-  return parse_config(text, path.empty() ? "(defaults)" : path, env);
+  return parse_config(text, path.empty() ? "(defaults)" : path, env, use);
 }
 
 }  // namespace relay::daemon

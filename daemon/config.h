@@ -1,6 +1,6 @@
 // Config: tronrelayd's settings, read from a TOML file with every key overridable by an environment
-// variable TRONRELAY_<SECTION>_<KEY>. Unknown keys and bad values are errors that name the key, so a
-// typo fails the start instead of silently running with a default.
+// variable TRONRELAY_<SECTION>_<KEY>. Unknown keys and bad values are errors that name the key, so
+// a typo fails the start instead of silently running with a default.
 #pragma once
 
 #include <cstdint>
@@ -57,13 +57,17 @@ struct Config {
   LogConfig log;
 };
 
+// What the reader of the config needs: the daemon needs everything, tronrelayctl only the database.
+enum class ConfigUse { kDaemon, kDatabaseOnly };
+
 using Environment = std::map<std::string, std::string>;
 Environment process_environment();
 
 // Reads `path` (empty: defaults only), then applies TRONRELAY_* variables from `env`, then checks
 // the result. Errors have code "config" and name the key: "server.threads: must be 1..64".
-common::Result<Config> load_config(const std::string& path, const Environment& env);
+common::Result<Config> load_config(const std::string& path, const Environment& env,
+                                   ConfigUse use = ConfigUse::kDaemon);
 common::Result<Config> parse_config(std::string_view toml_text, const std::string& origin,
-                                    const Environment& env);
+                                    const Environment& env, ConfigUse use = ConfigUse::kDaemon);
 
 }  // namespace relay::daemon

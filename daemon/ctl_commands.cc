@@ -3,6 +3,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 
@@ -10,6 +11,7 @@
 #include "chain/tx_json.h"
 #include "common/address.h"
 #include "common/json.h"
+#include "daemon/ctl_store_commands.h"
 #include "signer/key_file.h"
 #include "signer/signer.h"
 
@@ -21,7 +23,15 @@ constexpr const char* kUsage =
     "  tx inspect HEX|-            decode a signed transaction or raw_data (hex or java-tron "
     "JSON)\n"
     "  key address --key-file F    print the address of the private key in F\n"
-    "  address HEX_OR_BASE58       print an address in both forms\n";
+    "  address HEX_OR_BASE58       print an address in both forms\n"
+    "  [--config FILE] migrate     apply pending database migrations\n"
+    "  [--config FILE] status      database reachability and schema version\n"
+    "  [--config FILE] tenant create NAME | credit ID SUN | list\n"
+    "  [--config FILE] keys create --tenant ID --scopes a,b [--expires-days N] | list [--tenant "
+    "ID]\n"
+    "                  | revoke ID\n"
+    "  The database URL comes from FILE ([database] url), or TRONRELAY_CONFIG, or\n"
+    "  TRONRELAY_DATABASE_URL.\n";
 
 int invalid(std::ostream& err, const std::string& message) {
   err << "tronrelayctl: " << message << "\n";
@@ -93,8 +103,15 @@ int address(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
 }  // namespace
 
-int run_ctl(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+int run_ctl(const std::vector<std::string>& all_args, std::istream& in, std::ostream& out,
             std::ostream& err) {
+  std::vector<std::string> args = all_args;
+  std::string config_path;
+  if (const char* env = std::getenv("TRONRELAY_CONFIG")) config_path = env;
+  if (args.size() >= 2 && args[0] == "--config") {
+    config_path = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
   // Hostile input must give one clean error line, not protobuf's own log chatter on stderr.
   google::protobuf::SetLogHandler(nullptr);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -106,6 +123,7 @@ int run_ctl(const std::vector<std::string>& args, std::istream& in, std::ostream
   if (args[0] == "key" && args.size() >= 2 && args[1] == "address")
     return key_address(args, out, err);
   if (args[0] == "address") return address(args, out, err);
+  if (is_store_command(args)) return run_store_command(args, config_path, out, err);
   return invalid(err, "unknown command '" + args[0] + "' (try --help)");
 }
 

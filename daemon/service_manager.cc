@@ -14,7 +14,9 @@ void ServiceManager::stopping(const std::string& status) {
 
 void ServiceManager::reloading() { sd_notify(0, "RELOADING=1"); }
 
-void ServiceManager::status(const std::string& status) { sd_notify(0, ("STATUS=" + status).c_str()); }
+void ServiceManager::status(const std::string& status) {
+  sd_notify(0, ("STATUS=" + status).c_str());
+}
 
 void ServiceManager::watchdog_ping() { sd_notify(0, "WATCHDOG=1"); }
 

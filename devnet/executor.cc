@@ -351,7 +351,8 @@ Status validate_contract(const ChainState& state_, const Transaction& tx, int64_
   }
 }
 
-ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
+ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms,
+                            const chain::RecoveredSigners& signers) {
   const Block& head = state_.head();
   const auto& raw = tx.raw();
   // Wallet.broadcastTransaction refuses what cannot make the next block before anything else.
@@ -359,7 +360,7 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms) {
     return refuse("TRANSACTION_EXPIRATION_ERROR", "Transaction expired");
   }
   // Manager.pushTransaction checks the signature first, then processTransaction the rest in order.
-  auto signature = chain::check_permission(permissions_of(state_, tx.owner()), tx,
+  auto signature = chain::check_permission(permissions_of(state_, tx.owner()), tx, signers,
                                            static_cast<int>(state_.params.total_sign_num()));
   if (!signature.ok()) {
     return refuse("SIGERROR", "Validate signature error: " + signature.error().message);

@@ -32,7 +32,10 @@ class Executor {
   explicit Executor(ChainState& state) : state_(state) {}
 
   // Runs every broadcast check against the head block at `now_ms` and applies the transaction.
-  ApplyResult apply(const chain::Transaction& tx, int64_t now_ms);
+  // `signers` are the transaction's recovered signers (chain::recover_signers), computed by the
+  // caller outside any lock.
+  ApplyResult apply(const chain::Transaction& tx, int64_t now_ms,
+                    const chain::RecoveredSigners& signers);
 
  private:
   ChainState& state_;

@@ -46,17 +46,17 @@ FaultConfig FaultInjector::config() const {
   return config_;
 }
 
-std::optional<HttpResponse> FaultInjector::before(const HttpRequest& request) {
+std::optional<common::HttpResponse> FaultInjector::before(const common::HttpRequest& request) {
   int64_t latency_ms = 0;
-  std::optional<HttpResponse> error;
+  std::optional<common::HttpResponse> error;
   {
     std::lock_guard lock(mutex_);
     if (!applies_to(request.path)) return std::nullopt;
     latency_ms = config_.latency_ms;
     if (draw(rng_, config_.error_rate)) {
-      error = HttpResponse{.status = config_.status,
-                           .content_type = "application/json",
-                           .body = error_body(config_.status)};
+      error = common::HttpResponse{.status = config_.status,
+                                   .content_type = "application/json",
+                                   .body = error_body(config_.status)};
     }
   }
   // Sleep outside the lock: concurrent requests are each delayed, not queued behind one another.

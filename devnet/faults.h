@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "devnet/http_server.h"
+#include "common/http_server.h"
 
 namespace relay::devnet {
 
@@ -31,10 +31,10 @@ class FaultInjector {
   void clear();
   FaultConfig config() const;
 
-  // Called by HttpServer for every request: sleeps the configured latency, then returns the error
-  // response to send instead of calling the handler, or nullopt to go on. /admin/* is never
+  // The server's before_handler for every request: sleeps the configured latency, then returns the
+  // error response to send instead of calling the handler, or nullopt to go on. /admin/* is never
   // faulted.
-  std::optional<HttpResponse> before(const HttpRequest& request);
+  std::optional<common::HttpResponse> before(const common::HttpRequest& request);
 
   // Asked by the broadcast endpoints: true = pretend success and drop the transaction.
   bool drop_broadcast(const std::string& path);

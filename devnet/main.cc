@@ -10,8 +10,9 @@
 #include <string>
 #include <thread>
 
+#include "common/http_server.h"
+#include "common/json.h"
 #include "devnet/faults.h"
-#include "devnet/http_server.h"
 #include "devnet/node.h"
 #include "devnet/wallet_api.h"
 
@@ -40,6 +41,16 @@ bool read_file(const std::string& path, std::string* out) {
   text << file.rdbuf();
   *out = text.str();
   return true;
+}
+
+// The server's own error replies (413, 431, 500, ...) in java-tron's {"Error": "..."} shape, which
+// TronGrid clients already parse.
+relay::common::HttpResponse java_tron_error(int status, const relay::common::Error& error,
+                                            std::string_view /*request_id*/) {
+  return relay::common::HttpResponse{
+      .status = status,
+      .content_type = "application/json",
+      .body = relay::common::json_to_string(boost::json::object{{"Error", error.message}})};
 }
 
 bool is_loopback(const std::string& host) {
@@ -86,7 +97,9 @@ int main(int argc, char** argv) {
   if (listen.empty()) return fail(std::string("--listen is required\n") + kUsage);
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return fail("--listen must be HOST:PORT");
-  relay::devnet::HttpServer::Options options;
+  relay::common::HttpServer::Options options;
+  options.server_name = "tron-devnet";
+  options.error_renderer = java_tron_error;
   options.host = listen.substr(0, colon);
   try {
     int port = std::stoi(listen.substr(colon + 1));
@@ -129,9 +142,11 @@ int main(int argc, char** argv) {
 
   auto faults = std::make_shared<relay::devnet::FaultInjector>();
   relay::devnet::WalletApi api(*node, faults, {.admin_enabled = is_loopback(options.host)});
-  relay::devnet::HttpServer server(
-      options, [&api](const relay::devnet::HttpRequest& request) { return api.handle(request); },
-      faults);
+  options.before_handler = [faults](const relay::common::HttpRequest& request) {
+    return faults->before(request);
+  };
+  relay::common::HttpServer server(
+      options, [&api](const relay::common::HttpRequest& request) { return api.handle(request); });
   auto port = server.start();
   if (!port.ok()) return fail(port.error().message);
 
@@ -148,7 +163,8 @@ int main(int argc, char** argv) {
       next_block += std::chrono::milliseconds(block_interval_ms);
     }
   }
-  server.stop();
+  // Requests in flight get their replies; idle keep-alive connections are closed.
+  server.drain(std::chrono::seconds(5));
   if (!state_path.empty()) {
     std::string tmp = state_path + ".tmp";
     std::ofstream out(tmp, std::ios::trunc);

@@ -1,15 +1,19 @@
 // WalletApi: the devnet's HTTP surface — java-tron's /wallet/* and /walletsolidity/* endpoints with
 // java-tron's JSON shapes, plus the devnet-only /admin/* routes — as a function from request to
-// response, so it is testable without sockets and servable by HttpServer.
+// response, so it is testable without sockets and servable by common::HttpServer.
 #pragma once
 
 #include <memory>
 
+#include "common/http_server.h"
 #include "devnet/faults.h"
-#include "devnet/http_server.h"
 #include "devnet/node.h"
 
 namespace relay::devnet {
+
+// The devnet's handlers speak the shared server's request and response types.
+using HttpRequest = common::HttpRequest;
+using HttpResponse = common::HttpResponse;
 
 class WalletApi {
  public:

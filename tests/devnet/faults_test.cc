@@ -9,10 +9,14 @@
 #include <chrono>
 #include <string>
 
-#include "devnet/http_server.h"
+#include "common/http_server.h"
 
 namespace relay::devnet {
 namespace {
+
+using common::HttpRequest;
+using common::HttpResponse;
+using common::HttpServer;
 
 // GCC 12 warns (-Wmissing-field-initializers) about designated initializers that leave members
 // out, so configs are built by assignment.
@@ -198,15 +202,15 @@ TEST(FaultInjectorTest, ServerSendsTheFaultInsteadOfCallingTheHandler) {
     c.endpoints = {"/wallet/broadcasthex"};
   }));
   std::atomic<int> calls{0};
-  HttpServer server(
-      {},
-      [&](const HttpRequest& request) {
-        ++calls;
-        return HttpResponse{.status = 200,
-                            .content_type = "application/json",
-                            .body = R"({"path":")" + request.path + R"("})"};
-      },
-      faults);
+  // How tron-devnet's main wires the injector in: as the server's before_handler.
+  HttpServer::Options options;
+  options.before_handler = [faults](const HttpRequest& request) { return faults->before(request); };
+  HttpServer server(options, [&](const HttpRequest& request) {
+    ++calls;
+    return HttpResponse{.status = 200,
+                        .content_type = "application/json",
+                        .body = R"({"path":")" + request.path + R"("})"};
+  });
   auto port = server.start();
   ASSERT_TRUE(port.ok()) << port.error().message;
 
