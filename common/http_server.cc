@@ -51,9 +51,8 @@ bool is_reserved_header(std::string_view name) {
 
 HttpResponse default_error_response(int status, const Error& error, std::string_view request_id) {
   boost::json::object body{
-      {"error", boost::json::object{{"code", error.code},
-                                    {"message", error.message},
-                                    {"request_id", request_id}}}};
+      {"error", boost::json::object{
+                    {"code", error.code}, {"message", error.message}, {"request_id", request_id}}}};
   return HttpResponse{
       .status = status, .content_type = "application/json", .body = json_to_string(body)};
 }
@@ -138,7 +137,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // Between requests the connection only waits for the first byte of the next one: that is what
   // makes it "idle" for drain(), and what idle_timeout bounds.
   void wait_for_request() {
-    if (context_.stopping || context_.draining) return close();
+    if (context_.stopping) return close();
+    if (context_.draining && buffer_.size() == 0) {
+      // Only a request the client has already sent is still served; otherwise this is idle.
+      beast::error_code ec;
+      if (stream_.socket().available(ec) == 0 || ec) return close();
+    }
     if (buffer_.size() > 0) {  // a pipelined request is already here
       request_started_ = std::chrono::steady_clock::now();
       return read_header();
@@ -394,9 +398,9 @@ void HttpHeaders::add(std::string_view name, std::string_view value) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return lower_ascii(x) == lower_ascii(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return lower_ascii(x) == lower_ascii(y);
+         });
 }
 
 std::string_view HttpRequest::header(std::string_view name) const {

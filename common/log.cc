@@ -32,8 +32,8 @@ std::string lower(std::string_view text) {
 // "relayer_private_key" and "X-Api-Key" are caught too.
 bool names_a_secret(std::string_view key) {
   static constexpr std::array<std::string_view, 8> kSecretWords = {
-      "authorization", "password", "secret", "token", "api_key", "apikey", "private_key",
-      "credential"};
+      "authorization", "password", "secret",      "token",
+      "api_key",       "apikey",   "private_key", "credential"};
   std::string lowered = lower(key);
   for (char& c : lowered) {
     if (c == '-') c = '_';
@@ -117,7 +117,8 @@ std::string scrub_secrets(std::string_view text) {
       size_t end = 7;
       while (end < rest.size() && rest[end] == ' ') ++end;
       size_t token_end = end;
-      while (token_end < rest.size() && std::isspace(static_cast<unsigned char>(rest[token_end])) == 0 &&
+      while (token_end < rest.size() &&
+             std::isspace(static_cast<unsigned char>(rest[token_end])) == 0 &&
              rest[token_end] != '"') {
         ++token_end;
       }

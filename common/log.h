@@ -44,8 +44,8 @@ class LogField {
   template <std::signed_integral T>
   LogField(std::string_view key, T value) : key_(key), value_(static_cast<int64_t>(value)) {}
   template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
-  LogField(std::string_view key, T value) : key_(key), value_(static_cast<uint64_t>(value)) {}
+  requires(!std::same_as<T, bool>) LogField(std::string_view key, T value)
+      : key_(key), value_(static_cast<uint64_t>(value)) {}
 
   std::string_view key() const { return key_; }
   const Value& value() const { return value_; }
