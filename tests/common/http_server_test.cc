@@ -400,8 +400,8 @@ TEST_F(HttpServerTest, AWellFormedIncomingRequestIdIsKeptAndABadOneReplaced) {
   EXPECT_EQ(kept["X-Request-Id"], "trace-42.a:b_c");
   EXPECT_EQ(parse(kept.body())["request_id"], "trace-42.a:b_c");
 
-  for (std::string bad : {std::string("has space"), std::string(65, 'a'), std::string("a\"b"),
-                          std::string("")}) {
+  for (std::string bad :
+       {std::string("has space"), std::string(65, 'a'), std::string("a\"b"), std::string("")}) {
     http::request<http::string_body> request{http::verb::get, "/x", 11};
     request.set("X-Request-Id", bad);
     Response replaced = client.send(std::move(request));
@@ -442,7 +442,8 @@ TEST_F(HttpServerTest, HandlerHeadersAreSentButFramingAndIdentityStayTheServers)
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   Client client(start());
   client.write_raw(
-      "GET /one HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+      "GET /one HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\nConnection: "
+      "close\r\n\r\n");
   std::string replies = client.read_until_eof();
   size_t one = replies.find(R"("path":"/one")");
   size_t two = replies.find(R"("path":"/two")");
@@ -453,18 +454,17 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
 
 TEST_F(HttpServerTest, BeforeHandlerCanAnswerInstead) {
   std::atomic<int> handled{0};
-  Client client(start(options([](auto& o) {
-                        o.before_handler =
-                            [](const HttpRequest& request) -> std::optional<HttpResponse> {
-                          if (request.path != "/blocked") return std::nullopt;
-                          return HttpResponse{
-                              .status = 429, .content_type = "text/plain", .body = "later"};
-                        };
-                      }),
-                      [&](const HttpRequest& request) {
-                        ++handled;
-                        return echo_handler(request);
-                      }));
+  Client client(
+      start(options([](auto& o) {
+              o.before_handler = [](const HttpRequest& request) -> std::optional<HttpResponse> {
+                if (request.path != "/blocked") return std::nullopt;
+                return HttpResponse{.status = 429, .content_type = "text/plain", .body = "later"};
+              };
+            }),
+            [&](const HttpRequest& request) {
+              ++handled;
+              return echo_handler(request);
+            }));
   Response blocked = client.get("/blocked");
   EXPECT_EQ(blocked.result_int(), 429);
   EXPECT_EQ(blocked.body(), "later");
@@ -622,8 +622,8 @@ TEST_F(HttpServerTest, DrainFinishesInFlightRequestsAndClosesIdleConnections) {
   auto slow = std::async(std::launch::async, [&] { return busy.get("/slow"); });
   ASSERT_TRUE(gate.wait_entered(1));
 
-  auto drained = std::async(std::launch::async,
-                            [&] { return server_->drain(std::chrono::seconds(10)); });
+  auto drained =
+      std::async(std::launch::async, [&] { return server_->drain(std::chrono::seconds(10)); });
   EXPECT_TRUE(idle.closed_by_server());
   // No new connections once draining.
   EXPECT_TRUE(eventually([&] {

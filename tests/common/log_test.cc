@@ -116,8 +116,7 @@ TEST_F(LoggerTest, NonFiniteNumbersKeepTheLineValidJson) {
 }
 
 TEST_F(LoggerTest, FormatsTimestampsInUtcWithMilliseconds) {
-  EXPECT_EQ(format_rfc3339_ms(TimePoint(std::chrono::milliseconds(0))),
-            "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339_ms(TimePoint(std::chrono::milliseconds(0))), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_rfc3339_ms(TimePoint(std::chrono::milliseconds(951'782'400'999))),
             "2000-02-29T00:00:00.999Z");
   EXPECT_EQ(format_rfc3339_ms(TimePoint(std::chrono::milliseconds(-1))),
