@@ -63,4 +63,13 @@ RateLimitDecision RateLimiter::acquire(std::string_view key) {
   return decision;
 }
 
+void RateLimiter::set_options(RateLimitOptions options) {
+  assert(options.requests_per_second > 0 && options.burst >= 1);
+  std::lock_guard lock(mutex_);
+  options_ = options;
+  capacity_ = options.burst * kMicro;
+  for (auto& [key, bucket] : buckets_)
+    bucket.micro_tokens = std::min(bucket.micro_tokens, capacity_);
+}
+
 }  // namespace relay::api

@@ -40,6 +40,8 @@ class RateLimiter {
 
   // Takes one request from `key`'s bucket if it has one.
   RateLimitDecision acquire(std::string_view key);
+  // New rate and burst (SIGHUP): buckets keep what they hold, cut down to the new burst.
+  void set_options(RateLimitOptions options);
 
  private:
   struct Bucket {
@@ -50,9 +52,9 @@ class RateLimiter {
   int64_t refilled(const Bucket& bucket, common::TimePoint now) const;
   void forget_full_buckets(common::TimePoint now);
 
-  const RateLimitOptions options_;
+  RateLimitOptions options_;  // guarded by mutex_
   const common::Clock& clock_;
-  const int64_t capacity_;  // burst in micro-tokens
+  int64_t capacity_;  // burst in micro-tokens; guarded by mutex_
   std::mutex mutex_;
   std::unordered_map<std::string, Bucket> buckets_;
 };

@@ -668,6 +668,8 @@ common::HttpResponse ApiServer::handle(const common::HttpRequest& request) {
   return state_->handle(request);
 }
 
+void ApiServer::set_rate_limit(RateLimitOptions options) { state_->limiter.set_options(options); }
+
 MetricsRegistry& ApiServer::metrics() { return state_->metrics; }
 
 }  // namespace relay::api

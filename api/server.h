@@ -89,6 +89,9 @@ class ApiServer {
   // throws: an exception becomes 500 "internal" (logged with the request id).
   common::HttpResponse handle(const common::HttpRequest& request);
 
+  // For SIGHUP: new per-key limits take effect on the next request.
+  void set_rate_limit(RateLimitOptions options);
+
   // For the daemon to add its own gauges (pool capacity, job queue depth) to GET /metrics.
   MetricsRegistry& metrics();
 

@@ -141,8 +141,11 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
         log.log(LogLevel::kError, "reload refused: bad configuration",
                 {{"error", reloaded.error().message}});
       } else {
-        // Only what can change under a running server: the log level.
+        // Only what can change under a running server: the log level and the rate limits.
         log.set_level(level_of(reloaded->log.level));
+        api.server().set_rate_limit(
+            {.requests_per_second = static_cast<double>(reloaded->rate_limit.requests_per_second),
+             .burst = reloaded->rate_limit.burst});
         log.log(LogLevel::kInfo, "configuration reloaded");
       }
       systemd.ready("serving on " + listening);

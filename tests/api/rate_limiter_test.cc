@@ -96,5 +96,16 @@ TEST(RateLimiterTest, ForgettingIdleBucketsChangesNoDecision) {
   EXPECT_EQ(limiter.acquire("a").remaining, 1);
 }
 
+TEST(RateLimiter, NewOptionsApplyToExistingBuckets) {
+  auto clock = common::ManualClock::at_ms(1'000'000);
+  RateLimiter limiter({.requests_per_second = 1, .burst = 10}, clock);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.acquire("k").allowed);
+  limiter.set_options({.requests_per_second = 1, .burst = 2});
+  auto next = limiter.acquire("k");
+  EXPECT_TRUE(next.allowed);
+  EXPECT_EQ(next.limit, 2);
+  EXPECT_EQ(next.remaining, 1);
+}
+
 }  // namespace
 }  // namespace relay::api

@@ -66,7 +66,20 @@ api="http://127.0.0.1:$port"
 curl -fsS "$api/health" | grep -q '"status":"ok"' || fail "/health not ok"
 echo "PASS started and healthy on $api"
 
-# 3. SIGTERM under load: 8 clients × 100 requests; stop midway.
+# 3. SIGHUP reloads the log level and rate limits without a restart.
+cat >> "$work/good.toml" <<TOML
+[rate_limit]
+requests_per_second = 5
+burst = 7
+TOML
+kill -HUP "$daemon_pid"
+for _ in $(seq 100); do grep -q '"msg":"configuration reloaded"' "$work/daemon.out" && break; sleep 0.05; done
+grep -q '"msg":"configuration reloaded"' "$work/daemon.out" || fail "SIGHUP did not reload"
+kill -0 "$daemon_pid" || fail "daemon died on SIGHUP"
+curl -fsS "$api/health" > /dev/null || fail "not serving after SIGHUP"
+echo "PASS SIGHUP reloaded the configuration"
+
+# 4. SIGTERM under load: 8 clients × 100 requests; stop midway.
 clients=()
 for client in $(seq 8); do
   (
@@ -91,4 +104,4 @@ broken=$(cat "$work"/client.* | grep -v ' 200$' | grep -vc '^refused$' || true)
 [[ $answered -gt 0 ]] || fail "no request was answered before the stop"
 [[ $broken -eq 0 ]] || fail "$broken accepted requests got no complete answer"
 echo "PASS SIGTERM drained: $answered answered, the rest refused before being accepted, none cut off"
-echo "4 passed, 0 failed"
+echo "5 passed, 0 failed"
