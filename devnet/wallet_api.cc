@@ -243,6 +243,19 @@ json::object account_json(const ChainState& state, const Account& a, bool visibl
   return out;
 }
 
+// The bandwidth half of getaccountresource, which is all of getaccountnet.
+json::object account_net_json(const ChainState& s, const Account& a) {
+  int64_t now = s.head().timestamp_ms;
+  json::object out;
+  put_nonzero(out, "freeNetUsed", a.free_net.at(now));
+  put_nonzero(out, "freeNetLimit", s.params.free_net_limit());
+  put_nonzero(out, "NetUsed", a.net.at(now));
+  put_nonzero(out, "NetLimit", net_limit(s, a));
+  put_nonzero(out, "TotalNetLimit", s.params.total_net_limit());
+  put_nonzero(out, "TotalNetWeight", s.total_net_weight);
+  return out;
+}
+
 json::object receipt_info_json(const TxRecord& record) {
   const Receipt& r = record.receipt;
   json::object out;
@@ -697,13 +710,7 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       const Account* a = s.find_account(*address);
       if (a == nullptr) return json::object{};
       int64_t now = s.head().timestamp_ms;
-      json::object out;
-      put_nonzero(out, "freeNetUsed", a->free_net.at(now));
-      put_nonzero(out, "freeNetLimit", s.params.free_net_limit());
-      put_nonzero(out, "NetUsed", a->net.at(now));
-      put_nonzero(out, "NetLimit", net_limit(s, *a));
-      put_nonzero(out, "TotalNetLimit", s.params.total_net_limit());
-      put_nonzero(out, "TotalNetWeight", s.total_net_weight);
+      json::object out = account_net_json(s, *a);
       put_nonzero(
           out, "tronPowerLimit",
           (a->frozen_energy + a->frozen_bandwidth + a->delegated_energy + a->delegated_bandwidth) /
@@ -812,15 +819,7 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     return json_response(node_.read([&](const ChainState& s) -> json::value {
       const Account* a = s.find_account(*address);
       if (a == nullptr) return json::object{};
-      int64_t now = s.head().timestamp_ms;
-      json::object out;
-      put_nonzero(out, "freeNetUsed", a->free_net.at(now));
-      put_nonzero(out, "freeNetLimit", s.params.free_net_limit());
-      put_nonzero(out, "NetUsed", a->net.at(now));
-      put_nonzero(out, "NetLimit", net_limit(s, *a));
-      put_nonzero(out, "TotalNetLimit", s.params.total_net_limit());
-      put_nonzero(out, "TotalNetWeight", s.total_net_weight);
-      return out;
+      return account_net_json(s, *a);
     }));
   }
   if (endpoint == "getcontract" && !solidity) {
