@@ -1,7 +1,7 @@
 #include "daemon/ctl_store_commands.h"
 
 #include <charconv>
-#include <iostream>
+#include <ostream>
 
 #include "common/json.h"
 #include "daemon/config.h"
@@ -61,12 +61,11 @@ json::object key_json(const energy::ApiKey& key) {
   return out;
 }
 
-void audit(store::PgAuditLog& log, std::optional<int64_t> tenant, const std::string& action,
-           const json::object& details) {
+void audit(store::PgAuditLog& log, std::ostream& err, std::optional<int64_t> tenant,
+           const std::string& action, const json::object& details) {
   // An audit failure must not undo what was done, but it must be visible.
   auto status = log.record({tenant, "tronrelayctl", action, common::json_to_string(details)});
-  if (!status.ok())
-    std::cerr << "tronrelayctl: warning: audit log: " << status.error().message << "\n";
+  if (!status.ok()) err << "tronrelayctl: warning: audit log: " << status.error().message << "\n";
 }
 
 }  // namespace
@@ -119,7 +118,7 @@ int run_store_command(const std::vector<std::string>& args, const std::string& c
     if (args.size() == 3 && args[1] == "create") {
       auto tenant = tenants.create(args[2]);
       if (!tenant.ok()) return failed(err, tenant.error());
-      audit(audit_log, tenant->id, "tenant.create", {{"name", tenant->name}});
+      audit(audit_log, err, tenant->id, "tenant.create", {{"name", tenant->name}});
       out << common::json_to_string(json::object{{"id", tenant->id},
                                                  {"name", tenant->name},
                                                  {"created_at", iso_time(tenant->created_at)}})
@@ -137,7 +136,7 @@ int run_store_command(const std::vector<std::string>& args, const std::string& c
       if (!*tenant) return fail(err, "no tenant " + args[2]);
       auto entry = ledger.credit(id, common::Sun(amount), "ctl:credit");
       if (!entry.ok()) return failed(err, entry.error());
-      audit(audit_log, id, "ledger.credit", {{"amount_sun", amount}, {"entry_id", entry->id}});
+      audit(audit_log, err, id, "ledger.credit", {{"amount_sun", amount}, {"entry_id", entry->id}});
       auto balance = ledger.balance(id);
       if (!balance.ok()) return failed(err, balance.error());
       out << common::json_to_string(json::object{{"tenant_id", id},
@@ -190,7 +189,7 @@ int run_store_command(const std::vector<std::string>& args, const std::string& c
       energy::ApiKeyService service(keys, clock);
       auto issued = service.issue(*tenant_id, *scopes, expires_days);
       if (!issued.ok()) return failed(err, issued.error());
-      audit(audit_log, *tenant_id, "key.create",
+      audit(audit_log, err, *tenant_id, "key.create",
             {{"key_id", issued->key.id}, {"scopes", energy::format_scopes(*scopes)}});
       json::object result = key_json(issued->key);
       result["secret"] = issued->secret;
@@ -217,10 +216,17 @@ int run_store_command(const std::vector<std::string>& args, const std::string& c
     if (args.size() == 3 && args[1] == "revoke") {
       int64_t id = 0;
       if (!parse_int64(args[2], &id)) return fail(err, "key id must be an integer");
+      // The audit row names the key's tenant, as the API's revoke does.
+      std::optional<int64_t> tenant_id;
+      auto all = keys.list(std::nullopt);
+      if (!all.ok()) return failed(err, all.error());
+      for (const auto& k : *all) {
+        if (k.id == id) tenant_id = k.tenant_id;
+      }
       auto revoked = keys.revoke(id, std::nullopt, clock.now());
       if (!revoked.ok()) return failed(err, revoked.error());
       if (!*revoked) return fail(err, "no active key " + args[2]);
-      audit(audit_log, std::nullopt, "key.revoke", {{"key_id", id}});
+      audit(audit_log, err, tenant_id, "key.revoke", {{"key_id", id}});
       out << common::json_to_string(json::object{{"id", id}, {"revoked", true}}) << "\n";
       return kExitOk;
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <latch>
+#include <map>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 #include <random>
@@ -235,22 +236,30 @@ class ApiServerPgTest : public relay::testing::PgTest {
     return number("SELECT balance_sun FROM ledger_balances_derived WHERE tenant_id = " +
                   std::to_string(tenant_id));
   }
-  // Rows in every table a request may write; a refused request must leave all of them alone.
-  std::map<std::string, int64_t> row_counts() {
-    std::map<std::string, int64_t> counts;
+  // Rows in every table a request may write, and every tenant's totals; a refused request must
+  // leave all of it as it was.
+  std::map<std::string, std::string> snapshot() {
+    std::map<std::string, std::string> out;
     for (const char* table :
          {"tenants", "api_keys", "ledger_entries", "holds", "idempotency_keys", "audit_log"}) {
-      counts[table] = number(std::string("SELECT count(*) FROM ") + table);
+      out[table] = scalar(std::string("SELECT count(*) FROM ") + table);
     }
-    counts["revoked api_keys"] = number("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL");
-    counts["sum of balances"] = number("SELECT coalesce(sum(balance_sun), 0) FROM tenants");
-    return counts;
+    out["revoked api_keys"] = scalar("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL");
+    out["md5 of tenant totals"] = scalar(
+        "SELECT md5(string_agg(id || ':' || balance_sun || ':' || reserved_sun, ',' ORDER BY id)) "
+        "FROM tenants");
+    return out;
+  }
+  // How much `what` (a count in a snapshot) grew from `before` to `after`.
+  static int64_t grew(std::map<std::string, std::string>& after,
+                      std::map<std::string, std::string>& before, const std::string& what) {
+    return std::stoll(after[what]) - std::stoll(before[what]);
   }
 
-  common::ManualClock clock_ = common::ManualClock::at_ms(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  common::ManualClock clock_ =
+      common::ManualClock::at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   std::unique_ptr<PgPorts> ports_;
   std::unique_ptr<PingProbe> database_probe_;
   UpProbe chain_probe_;
@@ -299,7 +308,7 @@ TEST_F(ApiServerPgTest, AuthMatrixOverEveryRouteWritesNothingWhenRefused) {
       {"revoked key", bearer(revoked_a_)},
   };
 
-  auto before = row_counts();
+  auto before = snapshot();
   for (const ProtectedRoute& route : routes()) {
     for (const auto& [why, credentials] : unauthenticated) {
       // With an Idempotency-Key too: a refused request must not claim it either.
@@ -319,13 +328,14 @@ TEST_F(ApiServerPgTest, AuthMatrixOverEveryRouteWritesNothingWhenRefused) {
   }
   // Reads answered above; nothing was written. The victim keys made by routes() are the one
   // difference, so count again after making them.
-  auto after = row_counts();
-  EXPECT_EQ(after["api_keys"], before["api_keys"] + 1);
+  auto after = snapshot();
+  EXPECT_EQ(grew(after, before, "api_keys"), 1);
   after["api_keys"] = before["api_keys"];
   EXPECT_EQ(after, before);
 
   for (const ProtectedRoute& route : routes()) {
-    Response quote_only = client_->request(route.method, route.target, route.body, bearer(quote_a_));
+    Response quote_only =
+        client_->request(route.method, route.target, route.body, bearer(quote_a_));
     if (route.admin_only) {
       expect_error(quote_only, 403, "forbidden", route.target + " with quote only");
     } else {
@@ -333,7 +343,7 @@ TEST_F(ApiServerPgTest, AuthMatrixOverEveryRouteWritesNothingWhenRefused) {
     }
   }
 
-  auto counts = row_counts();
+  auto counts = snapshot();
   for (const ProtectedRoute& route : routes()) {
     Response admin = client_->request(route.method, route.target, route.body, bearer(admin_a_));
     EXPECT_EQ(admin.result_int(), route.success_status) << route.target << ": " << admin.body();
@@ -341,12 +351,12 @@ TEST_F(ApiServerPgTest, AuthMatrixOverEveryRouteWritesNothingWhenRefused) {
   }
   // What the admin did is in the database: one issued key (besides the victim), one revoked key,
   // one tenant, one credit, and an audit row for each of those four.
-  auto done = row_counts();
-  EXPECT_EQ(done["api_keys"], counts["api_keys"] + 2);
-  EXPECT_EQ(done["revoked api_keys"], counts["revoked api_keys"] + 1);
-  EXPECT_EQ(done["tenants"], counts["tenants"] + 1);
-  EXPECT_EQ(done["ledger_entries"], counts["ledger_entries"] + 1);
-  EXPECT_EQ(done["audit_log"], counts["audit_log"] + 4);
+  auto done = snapshot();
+  EXPECT_EQ(grew(done, counts, "api_keys"), 2);
+  EXPECT_EQ(grew(done, counts, "revoked api_keys"), 1);
+  EXPECT_EQ(grew(done, counts, "tenants"), 1);
+  EXPECT_EQ(grew(done, counts, "ledger_entries"), 1);
+  EXPECT_EQ(grew(done, counts, "audit_log"), 4);
   EXPECT_EQ(balance_sun(tenant_b_), 7'000'001);
 }
 
@@ -357,7 +367,8 @@ TEST_F(ApiServerPgTest, KeyIssuedWithExpiryStopsWorkingWhenTheClockPassesIt) {
   std::string secret(body_of(created)["secret"].as_string());
   int64_t id = body_of(created)["id"].as_int64();
   EXPECT_EQ(number("SELECT (extract(epoch FROM expires_at) * 1000)::bigint FROM api_keys "
-                   "WHERE id = " + std::to_string(id)),
+                   "WHERE id = " +
+                   std::to_string(id)),
             clock_.now_ms() + 24LL * 3600 * 1000);
 
   EXPECT_EQ(get("/v1/account", secret).result_int(), 200);
@@ -377,7 +388,8 @@ TEST_F(ApiServerPgTest, RevokedKeyIsRevokedInTheDatabaseAndOnlyOnce) {
   ASSERT_EQ(revoked.result_int(), 200) << revoked.body();
   EXPECT_EQ(body_of(revoked)["revoked_at"], clock_.now_ms());
   EXPECT_EQ(number("SELECT (extract(epoch FROM revoked_at) * 1000)::bigint FROM api_keys "
-                   "WHERE id = " + id),
+                   "WHERE id = " +
+                   id),
             clock_.now_ms());
   expect_error(get("/v1/account", victim), 401, "unauthorized", "revoked");
   expect_error(client_->del("/v1/keys/" + id, bearer(admin_a_)), 404, "not_found", "twice");
@@ -388,11 +400,11 @@ TEST_F(ApiServerPgTest, RevokedKeyIsRevokedInTheDatabaseAndOnlyOnce) {
 TEST_F(ApiServerPgTest, AnotherTenantsKeyIsNotFoundAndStaysLive) {
   ASSERT_NO_FATAL_FAILURE(start());
   std::string b_key = std::to_string(key_ids_[admin_b_]);
-  auto before = row_counts();
+  auto before = snapshot();
   expect_error(client_->del("/v1/keys/" + b_key, bearer(admin_a_)), 404, "not_found",
                "A revokes B's key");
   EXPECT_EQ(scalar("SELECT revoked_at IS NULL FROM api_keys WHERE id = " + b_key), "t");
-  EXPECT_EQ(row_counts(), before);
+  EXPECT_EQ(snapshot(), before);
   Response b_account = get("/v1/account", admin_b_);
   ASSERT_EQ(b_account.result_int(), 200);
   EXPECT_EQ(body_of(b_account)["tenant_id"], tenant_b_);
@@ -434,8 +446,8 @@ TEST_F(ApiServerPgTest, AccountLedgerAndKeysShowOnlyTheCallersTenant) {
   std::vector<int64_t> stored;
   pqxx::connection conn(url());
   pqxx::nontransaction tx(conn);
-  for (const auto& row : tx.exec_params(
-           "SELECT id FROM api_keys WHERE tenant_id = $1 ORDER BY id DESC", tenant_a_)) {
+  for (const auto& row :
+       tx.exec_params("SELECT id FROM api_keys WHERE tenant_id = $1 ORDER BY id DESC", tenant_a_)) {
     stored.push_back(row[0].as<int64_t>());
   }
   EXPECT_EQ(listed, stored);
@@ -457,8 +469,10 @@ TEST_F(ApiServerPgTest, KeySecretsReachTheDatabaseOnlyAsSha256) {
 
   EXPECT_EQ(scalar("SELECT prefix FROM api_keys WHERE id = " + id), secret.substr(0, 12));
   // PostgreSQL's own sha256(), so the check does not lean on the hash code under test.
-  EXPECT_EQ(scalar("SELECT secret_hash = sha256(convert_to('" + secret + "', 'UTF8')) "
-                   "FROM api_keys WHERE id = " + id),
+  EXPECT_EQ(scalar("SELECT secret_hash = sha256(convert_to('" + secret +
+                   "', 'UTF8')) "
+                   "FROM api_keys WHERE id = " +
+                   id),
             "t");
   EXPECT_EQ(scalar("SELECT encode(secret_hash, 'hex') FROM api_keys WHERE id = " + id),
             common::to_hex(common::sha256(common::as_bytes(secret))));
@@ -472,8 +486,8 @@ TEST_F(ApiServerPgTest, KeySecretsReachTheDatabaseOnlyAsSha256) {
   }
   // The same for the keys issued in SetUp, which went through ApiKeyService directly.
   for (const std::string& issued : {admin_a_, quote_a_, admin_b_}) {
-    EXPECT_EQ(number("SELECT count(*) FROM api_keys t WHERE strpos(t::text, '" +
-                     issued.substr(12) + "') > 0"),
+    EXPECT_EQ(number("SELECT count(*) FROM api_keys t WHERE strpos(t::text, '" + issued.substr(12) +
+                     "') > 0"),
               0);
   }
   // The replay gets the key without its secret, from a stored body that never had it.
@@ -499,8 +513,9 @@ TEST_F(ApiServerPgTest, IdempotentCreditIsStoredReplayedAndCreditsOnce) {
   Response first = post(target, R"({"amount_sun":250})", admin_a_, key);
   ASSERT_EQ(first.result_int(), 201) << first.body();
   EXPECT_TRUE(header(first, "Idempotent-Replayed").empty());
-  const std::string where = " FROM idempotency_keys WHERE tenant_id = " +
-                            std::to_string(tenant_a_) + " AND key = 'credit-2024-05-01'";
+  const std::string where =
+      " FROM idempotency_keys WHERE tenant_id = " + std::to_string(tenant_a_) +
+      " AND key = 'credit-2024-05-01'";
   EXPECT_EQ(scalar("SELECT status" + where), "completed");
   EXPECT_EQ(scalar("SELECT response_status" + where), "201");
   EXPECT_EQ(scalar("SELECT response_body" + where), first.body());
@@ -514,13 +529,13 @@ TEST_F(ApiServerPgTest, IdempotentCreditIsStoredReplayedAndCreditsOnce) {
   EXPECT_EQ(ledger_rows(tenant_b_), rows + 1);
   EXPECT_EQ(balance_sun(tenant_b_), 7'000'250);
 
-  auto counts = row_counts();
+  auto counts = snapshot();
   Response other_body = post(target, R"({"amount_sun":251})", admin_a_, key);
   expect_error(other_body, 422, "verification_failed", "same key, other body");
   EXPECT_EQ(body_of(other_body)["error"].as_object()["reason"], "idempotency_key_reused");
   Response other_path = post("/v1/admin/tenants", R"({"name":"Sneaky"})", admin_a_, key);
   expect_error(other_path, 422, "verification_failed", "same key, other route");
-  EXPECT_EQ(row_counts(), counts);
+  EXPECT_EQ(snapshot(), counts);
   EXPECT_EQ(scalar("SELECT response_body" + where), first.body());
 
   // Keys belong to the tenant: B using the same key runs its own request.
@@ -601,14 +616,16 @@ TEST_F(ApiServerPgTest, FiftyConcurrentCreditsEachLandExactlyOnce) {
   std::string expected_amounts;
   for (int i = 1; i <= kCredits; ++i) expected_amounts += (i > 1 ? "," : "") + std::to_string(i);
   EXPECT_EQ(scalar("SELECT string_agg(amount::text, ',' ORDER BY amount) FROM ledger_entries "
-                   "WHERE kind = 'credit' AND tenant_id = " + tenant),
+                   "WHERE kind = 'credit' AND tenant_id = " +
+                   tenant),
             expected_amounts);
   const int64_t sum = kCredits * (kCredits + 1) / 2;
   EXPECT_EQ(number("SELECT sum(amount) FROM ledger_entries WHERE tenant_id = " + tenant), sum);
   EXPECT_EQ(balance_sun(target_tenant), sum);
   EXPECT_EQ(derived_balance_sun(target_tenant), sum);
   EXPECT_EQ(number("SELECT count(*) FROM audit_log WHERE action = 'ledger.credit' "
-                   "AND tenant_id = " + tenant),
+                   "AND tenant_id = " +
+                   tenant),
             kCredits);
   EXPECT_EQ(body_of(get("/v1/account", admin_a_))["tenant_id"], tenant_a_);
 }
@@ -670,14 +687,14 @@ TEST_F(ApiServerPgTest, BadInputIs400WithTheErrorShapeAndWritesNoRow) {
       {"/v1/keys", R"({"scopes":["quote"],"expires_days":1.5})"},
       {"/v1/keys", R"({"scopes":["quote"],"tenant_id":99999999999999999999})"},
   };
-  auto before = row_counts();
+  auto before = snapshot();
   const int64_t rows = ledger_rows(tenant_b_);
   for (const auto& [target, body] : cases) {
     expect_error(post(target, body, admin_a_), 400, "invalid_request", target + " " + body);
   }
   EXPECT_EQ(ledger_rows(tenant_b_), rows);
   EXPECT_EQ(balance_sun(tenant_b_), 7'000'000);
-  EXPECT_EQ(row_counts(), before);
+  EXPECT_EQ(snapshot(), before);
 
   // The largest amount is fine; a balance past int64 is refused by the store, also as a 400.
   const int64_t rich = new_tenant("rich");
@@ -693,7 +710,7 @@ TEST_F(ApiServerPgTest, BadInputIs400WithTheErrorShapeAndWritesNoRow) {
 TEST_F(ApiServerPgTest, CreditToAnUnknownTenantIs404AndWritesNoRow) {
   ASSERT_NO_FATAL_FAILURE(start());
   const int64_t unknown = number("SELECT max(id) FROM tenants") + 1000;
-  auto before = row_counts();
+  auto before = snapshot();
   expect_error(post(credit_path(unknown), R"({"amount_sun":5})", admin_a_), 404, "not_found",
                "unknown tenant");
   for (const char* bad_id : {"0", "-1", "abc", "99999999999999999999"}) {
@@ -702,7 +719,7 @@ TEST_F(ApiServerPgTest, CreditToAnUnknownTenantIs404AndWritesNoRow) {
                  404, "not_found", bad_id);
   }
   EXPECT_EQ(ledger_rows(unknown), 0);
-  EXPECT_EQ(row_counts(), before);
+  EXPECT_EQ(snapshot(), before);
 }
 
 // ---- Health.
@@ -724,7 +741,8 @@ TEST_F(ApiServerPgTest, HealthReportsTheDatabaseAsItIs) {
 
   const char* admin_url = std::getenv(relay::testing::kTestDatabaseUrlEnv);
   ASSERT_NE(admin_url, nullptr);
-  const std::string name = fresh.substr(fresh.rfind('/') + 1, fresh.find('?') - fresh.rfind('/') - 1);
+  const std::string name =
+      fresh.substr(fresh.rfind('/') + 1, fresh.find('?') - fresh.rfind('/') - 1);
   {
     pqxx::connection admin(admin_url);
     pqxx::nontransaction tx(admin);

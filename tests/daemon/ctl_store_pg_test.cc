@@ -23,13 +23,13 @@ namespace {
 
 namespace json = boost::json;
 
-struct Run {
+struct CtlRun {
   int code;
   std::string out;
   std::string err;
 };
 
-Run ctl(const std::vector<std::string>& args) {
+CtlRun ctl(const std::vector<std::string>& args) {
   std::istringstream in;
   std::ostringstream out, err;
   int code = run_ctl(args, in, out, err);
@@ -48,7 +48,7 @@ json::value json_of(const std::string& text) {
 }
 
 // Exit 2 with nothing on stdout and one line, from tronrelayctl, on stderr.
-void expect_invalid(const Run& run, const std::string& context) {
+void expect_invalid(const CtlRun& run, const std::string& context) {
   EXPECT_EQ(run.code, kExitInvalid) << context << ": " << run.err;
   EXPECT_EQ(run.out, "") << context;
   EXPECT_EQ(lines(run.err), 1U) << context << ": " << run.err;
@@ -79,7 +79,7 @@ class CtlStorePgTest : public relay::testing::PgTest {
   int64_t create_tenant(const std::string& base) {
     static std::atomic<int> serial{0};
     std::string name = base + " " + std::to_string(++serial);
-    Run run = ctl({"tenant", "create", name});
+    CtlRun run = ctl({"tenant", "create", name});
     EXPECT_EQ(run.code, kExitOk) << run.err;
     json::value tenant = json_of(run.out);
     if (!tenant.is_object()) return 0;
@@ -90,78 +90,82 @@ class CtlStorePgTest : public relay::testing::PgTest {
 
 TEST_F(CtlStorePgTest, MigrateIsIdempotent) {
   use_database(fresh_database_url());
-  const auto& known = migrations::Migrator().migrations();
+  const auto& known = migrations::embedded_migrations();
   ASSERT_FALSE(known.empty());
   const int64_t newest = known.back().version;
 
-  Run before = ctl({"status"});
+  CtlRun before = ctl({"status"});
   ASSERT_EQ(before.code, kExitOk) << before.err;
   auto status = json_of(before.out).as_object();
   EXPECT_EQ(status.at("database"), "ok");
   EXPECT_EQ(status.at("schema_version"), 0);
   EXPECT_EQ(status.at("pending_migrations"), static_cast<int64_t>(known.size()));
 
-  Run first = ctl({"migrate"});
+  CtlRun first = ctl({"migrate"});
   ASSERT_EQ(first.code, kExitOk) << first.err;
   EXPECT_EQ(lines(first.out), 1U);
-  EXPECT_EQ(json_of(first.out),
-            (json::object{{"applied", static_cast<int64_t>(known.size())}, {"schema_version", newest}}));
+  EXPECT_EQ(json_of(first.out), (json::object{{"applied", static_cast<int64_t>(known.size())},
+                                              {"schema_version", newest}}));
   for (int again = 0; again < 2; ++again) {
-    Run next = ctl({"migrate"});
+    CtlRun next = ctl({"migrate"});
     ASSERT_EQ(next.code, kExitOk) << next.err;
     EXPECT_EQ(json_of(next.out), (json::object{{"applied", 0}, {"schema_version", newest}}));
     EXPECT_EQ(next.err, "");
   }
 
-  Run after = ctl({"status"});
+  CtlRun after = ctl({"status"});
   ASSERT_EQ(after.code, kExitOk) << after.err;
-  EXPECT_EQ(json_of(after.out),
-            (json::object{{"database", "ok"},
-                          {"schema_version", newest},
-                          {"pending_migrations", 0},
-                          {"tenants", 0}}));
+  EXPECT_EQ(json_of(after.out), (json::object{{"database", "ok"},
+                                              {"schema_version", newest},
+                                              {"pending_migrations", 0},
+                                              {"tenants", 0}}));
 }
 
 TEST_F(CtlStorePgTest, TenantCreateCreditAndList) {
   const int64_t id = create_tenant("ctl acme");
   ASSERT_GT(id, 0);
   const std::string tenant = std::to_string(id);
-  EXPECT_EQ(scalar("SELECT name FROM tenants WHERE id = " + tenant).starts_with("ctl acme "), true);
+  EXPECT_TRUE(scalar("SELECT name FROM tenants WHERE id = " + tenant).starts_with("ctl acme "));
 
-  Run credit = ctl({"tenant", "credit", tenant, "1500"});
+  CtlRun credit = ctl({"tenant", "credit", tenant, "1500"});
   ASSERT_EQ(credit.code, kExitOk) << credit.err;
   EXPECT_EQ(credit.err, "");
-  EXPECT_EQ(json_of(credit.out),
-            (json::object{{"tenant_id", id}, {"balance", 1500}, {"reserved", 0}, {"available", 1500}}));
-  Run more = ctl({"tenant", "credit", tenant, "9223372036854774307"});  // up to INT64_MAX exactly
+  EXPECT_EQ(
+      json_of(credit.out),
+      (json::object{{"tenant_id", id}, {"balance", 1500}, {"reserved", 0}, {"available", 1500}}));
+  // Up to INT64_MAX exactly.
+  CtlRun more = ctl({"tenant", "credit", tenant, "9223372036854774307"});
   ASSERT_EQ(more.code, kExitOk) << more.err;
   EXPECT_EQ(json_of(more.out).as_object().at("balance"), INT64_MAX);
 
   // Past int64 is refused by the ledger and leaves no row.
-  Run overflow = ctl({"tenant", "credit", tenant, "1"});
+  CtlRun overflow = ctl({"tenant", "credit", tenant, "1"});
   expect_invalid(overflow, "overflow");
 
   EXPECT_EQ(number("SELECT count(*) FROM ledger_entries WHERE kind = 'credit' "
-                   "AND reference = 'ctl:credit' AND tenant_id = " + tenant),
+                   "AND reference = 'ctl:credit' AND tenant_id = " +
+                   tenant),
             2);
   EXPECT_EQ(number("SELECT balance_sun FROM tenants WHERE id = " + tenant), INT64_MAX);
   EXPECT_EQ(number("SELECT balance_sun FROM ledger_balances_derived WHERE tenant_id = " + tenant),
             INT64_MAX);
   EXPECT_EQ(scalar("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log "
-                   "WHERE actor = 'tronrelayctl' AND tenant_id = " + tenant),
+                   "WHERE actor = 'tronrelayctl' AND tenant_id = " +
+                   tenant),
             "tenant.create,ledger.credit,ledger.credit");
 
-  Run list = ctl({"tenant", "list"});
+  CtlRun list = ctl({"tenant", "list"});
   ASSERT_EQ(list.code, kExitOk) << list.err;
   EXPECT_EQ(lines(list.out), 1U);
-  auto listed = json_of(list.out);
+  const json::value listed = json_of(list.out);
   ASSERT_TRUE(listed.is_array());
   EXPECT_EQ(static_cast<int64_t>(listed.as_array().size()), number("SELECT count(*) FROM tenants"));
   int found = 0;
   for (const auto& t : listed.as_array()) {
     if (t.as_object().at("id") == id) {
       ++found;
-      EXPECT_EQ(t.as_object().at("name").as_string(), scalar("SELECT name FROM tenants WHERE id = " + tenant));
+      EXPECT_EQ(t.as_object().at("name").as_string(),
+                scalar("SELECT name FROM tenants WHERE id = " + tenant));
     }
   }
   EXPECT_EQ(found, 1);
@@ -171,8 +175,8 @@ TEST_F(CtlStorePgTest, KeySecretIsPrintedOnceAndNeverListed) {
   const int64_t id = create_tenant("ctl keys");
   const std::string tenant = std::to_string(id);
 
-  Run created = ctl({"keys", "create", "--tenant", tenant, "--scopes", "quote,lease",
-                     "--expires-days", "30"});
+  CtlRun created = ctl(
+      {"keys", "create", "--tenant", tenant, "--scopes", "quote,lease", "--expires-days", "30"});
   ASSERT_EQ(created.code, kExitOk) << created.err;
   EXPECT_EQ(lines(created.out), 1U);
   EXPECT_EQ(created.err, "tronrelayctl: the secret is shown once; store it now\n");
@@ -205,12 +209,13 @@ TEST_F(CtlStorePgTest, KeySecretIsPrintedOnceAndNeverListed) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"keys", "list"},
         std::vector<std::string>{"keys", "list", "--tenant", tenant}}) {
-    Run list = ctl(args);
+    CtlRun list = ctl(args);
     ASSERT_EQ(list.code, kExitOk) << list.err;
     EXPECT_EQ(list.err, "");
     EXPECT_EQ(list.out.find(secret.substr(12)), std::string::npos) << list.out;
     bool listed = false;
-    for (const auto& k : json_of(list.out).as_array()) {
+    const json::value keys_listed = json_of(list.out);
+    for (const auto& k : keys_listed.as_array()) {
       EXPECT_FALSE(k.as_object().contains("secret"));
       if (k.as_object().at("id") == key_id) {
         listed = true;
@@ -220,22 +225,24 @@ TEST_F(CtlStorePgTest, KeySecretIsPrintedOnceAndNeverListed) {
     EXPECT_TRUE(listed) << list.out;
   }
 
-  Run revoked = ctl({"keys", "revoke", std::to_string(key_id)});
+  CtlRun revoked = ctl({"keys", "revoke", std::to_string(key_id)});
   ASSERT_EQ(revoked.code, kExitOk) << revoked.err;
   EXPECT_EQ(json_of(revoked.out), (json::object{{"id", key_id}, {"revoked", true}}));
   EXPECT_EQ(scalar("SELECT revoked_at IS NOT NULL" + row), "t");
   EXPECT_FALSE(energy::ApiKeyService(keys, clock).authenticate(secret).ok());
-  Run listed = ctl({"keys", "list", "--tenant", tenant});
-  EXPECT_TRUE(json_of(listed.out).as_array().at(0).as_object().at("revoked_at").is_string());
+  const json::value after_revoke = json_of(ctl({"keys", "list", "--tenant", tenant}).out);
+  EXPECT_TRUE(after_revoke.as_array().at(0).as_object().at("revoked_at").is_string());
 
   const std::string revoked_at = scalar("SELECT revoked_at" + row);
   expect_invalid(ctl({"keys", "revoke", std::to_string(key_id)}), "revoke twice");
   EXPECT_EQ(scalar("SELECT revoked_at" + row), revoked_at);  // the first revocation stands
-  expect_invalid(ctl({"keys", "revoke", std::to_string(number("SELECT max(id) FROM api_keys") + 1000)}),
-                 "unknown key");
+  expect_invalid(
+      ctl({"keys", "revoke", std::to_string(number("SELECT max(id) FROM api_keys") + 1000)}),
+      "unknown key");
   expect_invalid(ctl({"keys", "revoke", "abc"}), "non-numeric key id");
   EXPECT_EQ(number("SELECT count(*) FROM audit_log WHERE action = 'key.revoke' "
-                   "AND details->>'key_id' = '" + std::to_string(key_id) + "'"),
+                   "AND details->>'key_id' = '" +
+                   std::to_string(key_id) + "'"),
             1);
 
   const int64_t keys_before = number("SELECT count(*) FROM api_keys");
@@ -243,9 +250,9 @@ TEST_F(CtlStorePgTest, KeySecretIsPrintedOnceAndNeverListed) {
   expect_invalid(ctl({"keys", "create", "--tenant", "999999999", "--scopes", "quote"}),
                  "unknown tenant");
   expect_invalid(ctl({"keys", "create", "--tenant", tenant}), "no scopes");
-  expect_invalid(ctl({"keys", "create", "--tenant", tenant, "--scopes", "quote", "--expires-days",
-                      "0"}),
-                 "zero days");
+  expect_invalid(
+      ctl({"keys", "create", "--tenant", tenant, "--scopes", "quote", "--expires-days", "0"}),
+      "zero days");
   EXPECT_EQ(number("SELECT count(*) FROM api_keys"), keys_before);
 }
 
@@ -279,7 +286,7 @@ TEST_F(CtlStorePgTest, UnreachableDatabaseExitsOneWithAClearMessage) {
           std::vector<std::string>{"tenant", "credit", "1", "5"},
           std::vector<std::string>{"keys", "list"}}) {
       std::string context = args[0] + " on " + target;
-      Run run = ctl(args);
+      CtlRun run = ctl(args);
       EXPECT_EQ(run.code, kExitFailure) << context << ": " << run.err;
       EXPECT_EQ(run.out, "") << context;
       EXPECT_EQ(lines(run.err), 1U) << context << ": " << run.err;
@@ -293,7 +300,7 @@ TEST_F(CtlStorePgTest, UnreachableDatabaseExitsOneWithAClearMessage) {
 
   // No URL at all, or not a PostgreSQL one, is the caller's mistake: exit 2, naming the key.
   ::unsetenv("TRONRELAY_DATABASE_URL");
-  Run missing = ctl({"status"});
+  CtlRun missing = ctl({"status"});
   expect_invalid(missing, "no URL");
   EXPECT_NE(missing.err.find("database.url"), std::string::npos);
   use_database("mysql://root@127.0.0.1/x");
