@@ -19,3 +19,4 @@ echo "==> bench_devnet (all benchmarks)" >&2
 "$BUILD_DIR/bench/bench_devnet" --benchmark_out_format=json --benchmark_out="$OUT/bench_devnet.json"
 echo >&2
 "$HERE/devnet_load.sh" "$BUILD_DIR"
+echo >&2 && "$HERE/http.sh" "$BUILD_DIR"

@@ -6,29 +6,45 @@ namespace {
 constexpr auto kChainProbeTtl = std::chrono::seconds(5);
 }  // namespace
 
+common::Status CachedCheck::get(const std::function<common::Status()>& check) {
+  {
+    std::lock_guard lock(mutex_);
+    bool fresh = have_answer_ && clock_.now() - checked_at_ < ttl_;
+    if (fresh || (checking_ && have_answer_)) return last_;
+    checking_ = true;
+  }
+  common::Status result = check();
+  std::lock_guard lock(mutex_);
+  checking_ = false;
+  have_answer_ = true;
+  checked_at_ = clock_.now();
+  last_ = result;
+  return result;
+}
+
 ChainProbe::ChainProbe(const ChainConfig& config, chain::HttpTransport& transport,
                        const common::Clock& clock)
-    : config_(config), transport_(transport), clock_(clock) {}
+    : config_(config), transport_(transport), cache_(clock, kChainProbeTtl) {}
 
 common::Status ChainProbe::check() {
-  std::lock_guard lock(mutex_);
-  if (checked_at_ != common::TimePoint{} && clock_.now() - checked_at_ < kChainProbeTtl)
-    return last_;
+  return cache_.get([this] { return check_now(); });
+}
+
+common::Status ChainProbe::check_now() {
   std::map<std::string, std::string> headers;
   if (!config_.api_key.empty()) headers["TRON-PRO-API-KEY"] = config_.api_key;
-  last_ = common::make_error("upstream_failed", "no chain endpoint answered");
+  common::Status last = common::make_error("upstream_failed", "no chain endpoint answered");
   for (const auto& endpoint : config_.endpoints) {
     // A health check must answer fast: a short timeout, whatever the configured one.
     auto reply = transport_.post_json(
         endpoint + "/wallet/getnowblock", "{}", headers,
         std::chrono::milliseconds(std::min<int64_t>(config_.timeout_ms, 1'000)));
     if (reply.ok() && reply->status == 200 && reply->body.find("blockID") != std::string::npos) {
-      last_ = {};
-      break;
+      return {};
     }
+    if (!reply.ok()) last = reply.error();
   }
-  checked_at_ = clock_.now();
-  return last_;
+  return last;
 }
 
 ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTransport& transport,
@@ -39,7 +55,7 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
       idempotency_(db),
       audit_(db),
       key_service_(keys_, clock),
-      database_probe_(db),
+      database_probe_(db, clock),
       chain_probe_(config.chain, transport, clock) {
   api::ApiOptions options;
   auto colon = config.server.listen.rfind(':');

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -18,14 +19,37 @@
 
 namespace relay::daemon {
 
-// "db" of /health: a SELECT 1 on the pool.
+// Remembers a dependency check for `ttl`, so that a busy /health (load balancers poll it) costs
+// one real check per interval, and runs it outside its lock: callers who arrive while a check is
+// in flight get the last answer instead of queueing behind a slow dependency.
+class CachedCheck {
+ public:
+  CachedCheck(const common::Clock& clock, std::chrono::milliseconds ttl)
+      : clock_(clock), ttl_(ttl) {}
+  common::Status get(const std::function<common::Status()>& check);
+
+ private:
+  const common::Clock& clock_;
+  const std::chrono::milliseconds ttl_;
+  std::mutex mutex_;
+  bool checking_ = false;
+  bool have_answer_ = false;
+  common::TimePoint checked_at_{};
+  common::Status last_;
+};
+
+// "db" of /health: a SELECT 1 on the pool, at most once a second.
 class DatabaseProbe final : public api::HealthProbe {
  public:
-  explicit DatabaseProbe(store::Database& db) : db_(db) {}
-  common::Status check() override { return db_.ping(); }
+  DatabaseProbe(store::Database& db, const common::Clock& clock)
+      : db_(db), cache_(clock, std::chrono::seconds(1)) {}
+  common::Status check() override {
+    return cache_.get([this] { return db_.ping(); });
+  }
 
  private:
   store::Database& db_;
+  CachedCheck cache_;
 };
 
 // "chain" of /health: asks the endpoints for their head block, at most once per `ttl`, so a busy
@@ -37,12 +61,11 @@ class ChainProbe final : public api::HealthProbe {
   common::Status check() override;
 
  private:
+  common::Status check_now();
+
   const ChainConfig config_;
   chain::HttpTransport& transport_;
-  const common::Clock& clock_;
-  std::mutex mutex_;
-  common::TimePoint checked_at_{};
-  common::Status last_;
+  CachedCheck cache_;
 };
 
 class ApiWiring {
