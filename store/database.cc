@@ -98,9 +98,9 @@ void Database::drop_idle() {
 }
 
 common::Status Database::ping() {
-  // Through transaction(): a pooled connection the server closed meanwhile is replaced, not
-  // reported as an outage.
-  return transaction([](pqxx::work& tx) -> common::Status {
+  // Through read(): a pooled connection the server closed meanwhile is replaced, not reported as
+  // an outage.
+  return read([](pqxx::nontransaction& tx) -> common::Status {
     tx.exec1("SELECT 1");
     return {};
   });

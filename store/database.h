@@ -10,6 +10,7 @@
 #include <mutex>
 #include <pqxx/connection>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
 #include <string>
@@ -48,6 +49,12 @@ class Database {
   // a fresh transaction (kMaxAttempts in all): fn must touch the world only through `tx`.
   template <typename Fn>
   auto transaction(Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::work&>;
+
+  // Runs `fn(pqxx::nontransaction&) -> Result<T>` for a read that is a single statement: no
+  // BEGIN/COMMIT round trips around it (on the hot path of every authenticated request). A
+  // connection found dead is replaced and fn runs again: a read has no effect to repeat.
+  template <typename Fn>
+  auto read(Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::nontransaction&>;
 
   // SELECT 1 on a pooled connection: the "db" of GET /health.
   common::Status ping();
@@ -124,6 +131,29 @@ auto Database::transaction(Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::work&> {
           drop_idle();
           continue;
         }
+      }
+      return pg_error(e);
+    }
+  }
+}
+
+template <typename Fn>
+auto Database::read(Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::nontransaction&> {
+  for (int attempt = 1;; ++attempt) {
+    auto lease = acquire();
+    if (!lease.ok()) return lease.error();
+    try {
+      pqxx::nontransaction tx(lease->connection());
+      return fn(tx);
+    } catch (const std::exception& e) {
+      // Without a BEGIN, a connection the server closed while pooled first fails on the
+      // statement itself, often as an error result ("terminating connection…"); the closed
+      // socket is what tells it apart from a failing query.
+      if (is_connection_failure(e) || !lease->connection().is_open()) {
+        lease->discard();
+        // After a server restart every pooled connection is dead: drop them one by one until a
+        // fresh one is opened.
+        if (attempt <= size_) continue;
       }
       return pg_error(e);
     }

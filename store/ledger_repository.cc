@@ -225,7 +225,7 @@ common::Result<energy::Hold> PgLedgerRepository::settle(int64_t hold_id, Sun cha
 }
 
 common::Result<std::optional<energy::Hold>> PgLedgerRepository::find_hold(int64_t hold_id) {
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<std::optional<energy::Hold>> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::optional<energy::Hold>> {
     auto rows = tx.exec_params("SELECT " + kHoldColumns + " FROM holds WHERE id = $1", hold_id);
     if (rows.empty()) return std::optional<energy::Hold>();
     RELAY_ASSIGN_OR_RETURN(auto hold, hold_from_row(rows[0]));
@@ -234,7 +234,7 @@ common::Result<std::optional<energy::Hold>> PgLedgerRepository::find_hold(int64_
 }
 
 common::Result<energy::AccountBalance> PgLedgerRepository::balance(int64_t tenant_id) {
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<energy::AccountBalance> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<energy::AccountBalance> {
     auto rows =
         tx.exec_params("SELECT balance_sun, reserved_sun FROM tenants WHERE id = $1", tenant_id);
     if (rows.empty()) return no_tenant(tenant_id);
@@ -247,7 +247,7 @@ common::Result<energy::LedgerPage> PgLedgerRepository::entries(int64_t tenant_id
                                                                int limit) {
   if (limit < 1) return invalid("limit must be at least 1");
   limit = std::min(limit, kMaxPageSize);
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<energy::LedgerPage> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<energy::LedgerPage> {
     // One row more than asked says whether another page exists.
     auto rows = tx.exec_params("SELECT " + kEntryColumns +
                                    " FROM ledger_entries WHERE tenant_id = $1 "

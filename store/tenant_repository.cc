@@ -64,7 +64,7 @@ common::Result<energy::Tenant> PgTenantRepository::create(const std::string& nam
 }
 
 common::Result<std::optional<energy::Tenant>> PgTenantRepository::find(int64_t id) {
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<std::optional<energy::Tenant>> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::optional<energy::Tenant>> {
     auto rows = tx.exec_params("SELECT " + kTenantColumns + " FROM tenants WHERE id = $1", id);
     if (rows.empty()) return std::optional<energy::Tenant>();
     return std::optional(tenant_from_row(rows[0]));
@@ -72,7 +72,7 @@ common::Result<std::optional<energy::Tenant>> PgTenantRepository::find(int64_t i
 }
 
 common::Result<std::vector<energy::Tenant>> PgTenantRepository::list() {
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<std::vector<energy::Tenant>> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::vector<energy::Tenant>> {
     std::vector<energy::Tenant> out;
     for (const auto& row : tx.exec("SELECT " + kTenantColumns + " FROM tenants ORDER BY id")) {
       out.push_back(tenant_from_row(row));
@@ -103,7 +103,7 @@ common::Result<energy::ApiKey> PgApiKeyRepository::insert(const energy::ApiKey& 
 
 common::Result<std::optional<energy::ApiKey>> PgApiKeyRepository::find_by_hash(
     const common::Hash32& secret_hash) {
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<std::optional<energy::ApiKey>> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::optional<energy::ApiKey>> {
     auto rows = tx.exec_params(
         "SELECT " + kKeyColumns + " FROM api_keys WHERE secret_hash = decode($1, 'hex')",
         common::to_hex(secret_hash));
@@ -115,7 +115,7 @@ common::Result<std::optional<energy::ApiKey>> PgApiKeyRepository::find_by_hash(
 
 common::Result<std::vector<energy::ApiKey>> PgApiKeyRepository::list(
     std::optional<int64_t> tenant_id) {
-  return db_.transaction([&](pqxx::work& tx) -> common::Result<std::vector<energy::ApiKey>> {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::vector<energy::ApiKey>> {
     auto rows = tx.exec_params("SELECT " + kKeyColumns +
                                    " FROM api_keys WHERE ($1::bigint IS NULL OR tenant_id = $1) "
                                    "ORDER BY id DESC",
