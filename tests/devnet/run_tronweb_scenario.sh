@@ -39,7 +39,7 @@ trap 'exit 130' INT TERM
 DEVNET_PID=$!
 
 PORT=""
-for _ in $(seq 100); do  # up to 10 s
+for _ in $(seq 300); do  # up to 30 s
     PORT="$(sed -n 's#^tron-devnet listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' "${WORK}/devnet.out" | head -n1)"
     [[ -n "${PORT}" ]] && break
     if ! kill -0 "${DEVNET_PID}" 2>/dev/null; then
