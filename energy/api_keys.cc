@@ -34,7 +34,9 @@ common::Error unauthorized() {
 
 }  // namespace
 
-common::Hash32 hash_secret(std::string_view secret) { return common::sha256(common::as_bytes(secret)); }
+common::Hash32 hash_secret(std::string_view secret) {
+  return common::sha256(common::as_bytes(secret));
+}
 
 bool constant_time_equal(common::ByteView a, common::ByteView b) {
   if (a.size() != b.size()) return false;
@@ -45,7 +47,8 @@ bool constant_time_equal(common::ByteView a, common::ByteView b) {
 
 common::Result<IssuedKey> ApiKeyService::issue(int64_t tenant_id, const std::set<Scope>& scopes,
                                                std::optional<int> expires_in_days) {
-  if (scopes.empty()) return common::make_error("invalid_request", "scopes: at least one is required");
+  if (scopes.empty())
+    return common::make_error("invalid_request", "scopes: at least one is required");
   if (expires_in_days && (*expires_in_days < 1 || *expires_in_days > 3650)) {
     return common::make_error("invalid_request", "expires_days must be 1..3650");
   }
@@ -71,12 +74,32 @@ common::Result<ApiKey> ApiKeyService::authenticate(std::string_view secret) {
     return unauthorized();
   }
   common::Hash32 hash = hash_secret(secret);
-  RELAY_ASSIGN_OR_RETURN(auto found, keys_.find_by_hash(hash));
+  std::optional<ApiKey> found;
+  {
+    std::lock_guard lock(cache_mutex_);
+    auto cached = cache_.find(hash);
+    if (cached != cache_.end() && clock_.now() - cached->second.fetched_at < cache_options_.ttl) {
+      found = cached->second.key;
+    }
+  }
+  if (!found) {
+    RELAY_ASSIGN_OR_RETURN(found, keys_.find_by_hash(hash));
+    if (found && cache_options_.ttl.count() > 0) {
+      std::lock_guard lock(cache_mutex_);
+      if (cache_.size() >= cache_options_.max_entries) cache_.clear();  // rare; refills on demand
+      cache_[hash] = CachedKey{*found, clock_.now()};
+    }
+  }
   // The lookup is by hash; comparing again in constant time guards a store that matched loosely.
   if (!found || !constant_time_equal(found->secret_hash, hash)) return unauthorized();
   if (found->revoked_at) return unauthorized();
   if (found->expires_at && *found->expires_at <= clock_.now()) return unauthorized();
   return *found;
+}
+
+void ApiKeyService::forget(int64_t key_id) {
+  std::lock_guard lock(cache_mutex_);
+  std::erase_if(cache_, [&](const auto& entry) { return entry.second.key.id == key_id; });
 }
 
 }  // namespace relay::energy
