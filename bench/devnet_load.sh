@@ -47,9 +47,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # wrk_run NAME URL [SCRIPT SCRIPT_ARGS...]: runs wrk, keeps its output in
 # $OUT/devnet_wrk_NAME.txt and prints Requests/sec.
@@ -97,34 +96,12 @@ echo "    $(wc -l <"$WORK/bodies.jsonl") bodies in $(echo "$(date +%s.%N) - $sta
 # ---- baselines ----
 NGINX_RPS=""
 if [[ ${DEVNET_NGINX:-1} != 0 ]] && command -v nginx >/dev/null; then
-  NGINX_PORT=$(free_port)
-  mkdir -p "$WORK/nginx/www" "$WORK/nginx/logs"
+  mkdir -p "$WORK/nginx/www"
   # 200 bytes of JSON, about the size of a broadcast reply without the transaction echo.
   STATIC=$(printf '{"result":true,"code":"SUCCESS","message":"","txid":"%064d","pad":"' 0)
   PAD=$(head -c $((200 - ${#STATIC} - 2)) /dev/zero | tr '\0' x)
   printf '%s%s"}' "$STATIC" "$PAD" >"$WORK/nginx/www/static.json"
-  chmod -R a+rX "$WORK/nginx/www"
-  cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/tmp_body;
-  proxy_temp_path $WORK/nginx/tmp_proxy;
-  fastcgi_temp_path $WORK/nginx/tmp_fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp_uwsgi;
-  scgi_temp_path $WORK/nginx/tmp_scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location = /static.json { root $WORK/nginx/www; default_type application/json; }
-  }
-}
-EOF
-  nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" &
-  NGINX_PID=$!
+  start_static_nginx "$WORK/nginx" static.json application/json
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/static.json" >/dev/null && break; sleep 0.1; done
   if curl -sf "http://127.0.0.1:$NGINX_PORT/static.json" >/dev/null; then
     NGINX_RPS=$(wrk_run nginx "http://127.0.0.1:$NGINX_PORT/static.json")

@@ -89,9 +89,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # ---- CPU accounting (from /proc, no perf or top needed) ----
 # Clock ticks (utime + stime) of the given pids; a pid that is gone counts 0.
@@ -294,29 +293,7 @@ curl -sf -D "$WORK/health.headers" -o "$WORK/nginx/www/health" "$DAEMON_URL/heal
   die "GET /health is not 200"
 HEALTH_TYPE=$(awk -F': ' 'tolower($1) == "content-type" {sub(/\r$/, "", $2); print $2}' "$WORK/health.headers")
 HEALTH_BYTES=$(wc -c <"$WORK/nginx/www/health")
-chmod -R a+rX "$WORK/nginx/www"
-NGINX_PORT=$(free_port)
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/tmp_body;
-  proxy_temp_path $WORK/nginx/tmp_proxy;
-  fastcgi_temp_path $WORK/nginx/tmp_fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp_uwsgi;
-  scgi_temp_path $WORK/nginx/tmp_scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location = /health { root $WORK/nginx/www; default_type $HEALTH_TYPE; }
-  }
-}
-EOF
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" &
-NGINX_PID=$!
+start_static_nginx "$WORK/nginx" health "$HEALTH_TYPE"
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/health"
 for _ in $(seq 50); do curl -sf -o /dev/null "$NGINX_URL" && break; sleep 0.1; done
 curl -sf -D "$WORK/nginx.headers" -o "$WORK/nginx.body" "$NGINX_URL" || die "nginx did not start: $(cat "$WORK/nginx/logs/error.log")"
