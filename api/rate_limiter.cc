@@ -32,11 +32,22 @@ void RateLimiter::forget_full_buckets(common::TimePoint now) {
                 [&](const auto& entry) { return refilled(entry.second, now) >= capacity_; });
 }
 
-RateLimitDecision RateLimiter::acquire(std::string_view key) {
+RateLimitDecision RateLimiter::acquire(std::string_view key) { return decide(key, true); }
+
+RateLimitDecision RateLimiter::peek(std::string_view key) { return decide(key, false); }
+
+RateLimitDecision RateLimiter::decide(std::string_view key, bool take) {
   common::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
   auto it = buckets_.find(std::string(key));
   if (it == buckets_.end()) {
+    if (!take) {
+      return RateLimitDecision{.allowed = true,
+                               .limit = options_.burst,
+                               .remaining = options_.burst,
+                               .reset_seconds = 0,
+                               .retry_after_seconds = 0};
+    }
     if (buckets_.size() >= options_.max_tracked_keys) forget_full_buckets(now);
     it =
         buckets_.emplace(std::string(key), Bucket{.micro_tokens = capacity_, .updated = now}).first;
@@ -48,7 +59,7 @@ RateLimitDecision RateLimiter::acquire(std::string_view key) {
   RateLimitDecision decision;
   decision.limit = options_.burst;
   decision.allowed = bucket.micro_tokens >= kMicro;
-  if (decision.allowed) bucket.micro_tokens -= kMicro;
+  if (decision.allowed && take) bucket.micro_tokens -= kMicro;
   decision.remaining = bucket.micro_tokens / kMicro;
   // Seconds for `missing` micro-tokens at `rate` requests per second, rounded up.
   auto seconds_for = [&](int64_t missing) -> int64_t {

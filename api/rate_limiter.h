@@ -40,6 +40,9 @@ class RateLimiter {
 
   // Takes one request from `key`'s bucket if it has one.
   RateLimitDecision acquire(std::string_view key);
+  // What acquire() would decide, without taking anything: for buckets charged only on some
+  // outcome (failed authentications), checked before the work that decides the outcome.
+  RateLimitDecision peek(std::string_view key);
   // New rate and burst (SIGHUP): buckets keep what they hold, cut down to the new burst.
   void set_options(RateLimitOptions options);
 
@@ -50,6 +53,7 @@ class RateLimiter {
   };
 
   int64_t refilled(const Bucket& bucket, common::TimePoint now) const;
+  RateLimitDecision decide(std::string_view key, bool take);
   void forget_full_buckets(common::TimePoint now);
 
   RateLimitOptions options_;  // guarded by mutex_

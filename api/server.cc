@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "api/handler_support.h"
 #include "api/router.h"
 #include "common/bytes.h"
 #include "common/hash.h"
@@ -35,133 +36,6 @@ constexpr size_t kMaxIdempotencyKeyLength = 255;
 constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxReferenceLength = 200;
 constexpr int64_t kMaxExpiresDays = 3650;
-
-// Who may call a route.
-enum class Access { kPublic, kAnyScope, kScope };
-
-// One request on its way through the pipeline.
-struct Call {
-  const HttpRequest& request;
-  const PathParams& params;
-  const energy::ApiKey* key = nullptr;  // set on every route but the public ones
-  json::object body;                    // the parsed body of routes that take one
-  // What an Idempotency-Key stores instead of the reply body, when the reply holds a secret.
-  std::optional<std::string> body_to_store;
-};
-
-HttpResponse json_reply(int status, const json::value& body) {
-  return HttpResponse{
-      .status = status, .content_type = "application/json", .body = common::json_to_string(body)};
-}
-
-Error invalid(std::string message) { return make_error("invalid_request", std::move(message)); }
-
-json::value ms_or_null(const std::optional<common::TimePoint>& at) {
-  if (!at) return nullptr;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count();
-}
-
-int64_t ms(common::TimePoint at) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-}
-
-std::string actor_of(const energy::ApiKey& key) { return "key:" + std::to_string(key.id); }
-
-// ---- Input checks. Bodies are strict: an unknown field is refused, so a typo such as
-// "expire_days" fails loudly instead of being ignored.
-
-common::Status only_fields(const json::object& body,
-                           std::initializer_list<std::string_view> known) {
-  for (const auto& member : body) {
-    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
-      return invalid("unknown field '" + std::string(member.key()) + "'");
-    }
-  }
-  return {};
-}
-
-// An int64 written as a JSON integer; strings, fractions and exponents are refused.
-Result<int64_t> strict_int64(const json::value& value, std::string_view field) {
-  if (value.is_int64()) return value.as_int64();
-  if (value.is_uint64()) return invalid(std::string(field) + ": integer does not fit in int64");
-  return invalid(std::string(field) + ": must be an integer");
-}
-
-// A path id: a positive int64 in decimal. Anything else names no object, hence 404, like an id
-// that does not exist.
-Result<int64_t> path_id(const PathParams& params, std::string_view name, std::string_view what) {
-  std::string_view text = params.get(name);
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || id <= 0) {
-    return make_error("not_found", "no " + std::string(what) + " '" + std::string(text) + "'");
-  }
-  return id;
-}
-
-Result<std::string> bounded_text(const json::object& body, std::string_view field, size_t max) {
-  RELAY_ASSIGN_OR_RETURN(std::string text, common::json_get_string(body, field));
-  bool blank = text.find_first_not_of(" \t") == std::string::npos;
-  if (blank || text.size() > max) {
-    return invalid(std::string(field) + ": must be 1.." + std::to_string(max) + " characters");
-  }
-  if (std::any_of(text.begin(), text.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return invalid(std::string(field) + ": control characters are not allowed");
-  }
-  return text;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded query → pairs; a malformed escape is an error.
-Result<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query) {
-  auto decode = [](std::string_view text) -> std::optional<std::string> {
-    std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        out.push_back(' ');
-      } else if (text[i] != '%') {
-        out.push_back(text[i]);
-      } else {
-        if (i + 2 >= text.size()) return std::nullopt;
-        int high = hex_digit(text[i + 1]);
-        int low = hex_digit(text[i + 2]);
-        if (high < 0 || low < 0) return std::nullopt;
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-      }
-    }
-    return out;
-  };
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto name = decode(pair.substr(0, eq));
-    auto value = decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!name || !value) return invalid("malformed query string");
-    out.emplace_back(std::move(*name), std::move(*value));
-  }
-  return out;
-}
-
-Result<int64_t> query_int64(std::string_view field, const std::string& text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return invalid(std::string(field) + ": must be an integer");
-  }
-  return value;
-}
 
 // Printable ASCII without spaces: keys end up in logs and as database keys.
 bool is_valid_idempotency_key(std::string_view key) {
@@ -218,14 +92,8 @@ std::string_view method_label(std::string_view method) {
 
 }  // namespace
 
-struct ApiServer::State {
-  using Handler = Result<HttpResponse> (State::*)(Call&);
-  struct Route {
-    Access access = Access::kPublic;
-    energy::Scope scope = energy::Scope::kAdmin;  // when access is kScope
-    bool takes_body = false;
-    Handler handler = nullptr;
-  };
+struct ApiServer::State : RouteRegistrar {
+  using Route = RouteSpec;
 
   ApiOptions options;
   ApiServices services;
@@ -233,6 +101,7 @@ struct ApiServer::State {
   Router router;
   std::vector<Route> routes;  // indexed by Router::RouteId
   RateLimiter limiter;
+  RateLimiter failed_auth;  // per client address, charged only by refused keys
   std::mutex tenant_names_mutex;
   std::unordered_map<int64_t, std::string> tenant_names;
   MetricsRegistry metrics;
@@ -242,19 +111,22 @@ struct ApiServer::State {
       : options(std::move(options_in)),
         services(services_in),
         logger(logger_in),
-        limiter(options.rate_limit, services.clock) {
-    add("GET", "/health", {Access::kPublic, {}, false, &State::health});
-    add("GET", "/metrics", {Access::kPublic, {}, false, &State::render_metrics});
-    add("GET", "/v1/account", {Access::kAnyScope, {}, false, &State::account});
-    add("GET", "/v1/account/ledger", {Access::kAnyScope, {}, false, &State::ledger_page});
-    add("POST", "/v1/keys", {Access::kScope, energy::Scope::kAdmin, true, &State::create_key});
-    add("GET", "/v1/keys", {Access::kScope, energy::Scope::kAdmin, false, &State::list_keys});
+        limiter(options.rate_limit, services.clock),
+        failed_auth(options.failed_auth_limit, services.clock) {
+    add("GET", "/health", {Access::kPublic, {}, false, member(&State::health)});
+    add("GET", "/metrics", {Access::kPublic, {}, false, member(&State::render_metrics)});
+    add("GET", "/v1/account", {Access::kAnyScope, {}, false, member(&State::account)});
+    add("GET", "/v1/account/ledger", {Access::kAnyScope, {}, false, member(&State::ledger_page)});
+    add("POST", "/v1/keys",
+        {Access::kScope, energy::Scope::kAdmin, true, member(&State::create_key)});
+    add("GET", "/v1/keys",
+        {Access::kScope, energy::Scope::kAdmin, false, member(&State::list_keys)});
     add("DELETE", "/v1/keys/{id}",
-        {Access::kScope, energy::Scope::kAdmin, false, &State::revoke_key});
+        {Access::kScope, energy::Scope::kAdmin, false, member(&State::revoke_key)});
     add("POST", "/v1/admin/tenants",
-        {Access::kScope, energy::Scope::kAdmin, true, &State::create_tenant});
+        {Access::kScope, energy::Scope::kOperator, true, member(&State::create_tenant)});
     add("POST", "/v1/admin/tenants/{id}/credit",
-        {Access::kScope, energy::Scope::kAdmin, true, &State::credit_tenant});
+        {Access::kScope, energy::Scope::kOperator, true, member(&State::credit_tenant)});
 
     metrics.declare_counter("tronrelay_http_requests_total", "HTTP requests answered",
                             {"method", "route", "status"});
@@ -274,10 +146,14 @@ struct ApiServer::State {
                           [this] { return static_cast<double>(http->open_connections()); });
   }
 
-  void add(std::string method, std::string pattern, Route route) {
+  void add(std::string method, std::string pattern, RouteSpec route) override {
     Router::RouteId id = router.add(std::move(method), std::move(pattern));
     if (routes.size() <= id) routes.resize(id + 1);
-    routes[id] = route;
+    routes[id] = std::move(route);
+  }
+
+  Handler member(Result<HttpResponse> (State::*handler)(Call&)) {
+    return [this, handler](Call& call) { return (this->*handler)(call); };
   }
 
   void observe(const common::HttpExchange& exchange) {
@@ -337,8 +213,22 @@ struct ApiServer::State {
               .body_to_store = std::nullopt};
     if (route.access == Access::kPublic) return run(route, call);
 
+    // A client that keeps presenting bad keys is stopped before its guesses reach the database.
+    std::string client = "ip:" + request.remote_address;
+    if (RateLimitDecision blocked = failed_auth.peek(client); !blocked.allowed) {
+      HttpResponse response = error_response(
+          make_error("rate_limit_exceeded",
+                     "too many requests with invalid API keys from this address; retry after " +
+                         std::to_string(blocked.retry_after_seconds) + " s"),
+          request.request_id);
+      response.headers.set("Retry-After", std::to_string(blocked.retry_after_seconds));
+      return response;
+    }
     auto key = authenticate(request);
-    if (!key.ok()) return error_response(key.error(), request.request_id);
+    if (!key.ok()) {
+      if (key.error().code == "unauthorized") failed_auth.acquire(client);
+      return error_response(key.error(), request.request_id);
+    }
     call.key = &*key;
     // Counted before the scope check: probing routes with the wrong key costs requests too.
     RateLimitDecision limit = limiter.acquire("key:" + std::to_string(key->id));
@@ -396,7 +286,7 @@ struct ApiServer::State {
   }
 
   HttpResponse run(const Route& route, Call& call) {
-    Result<HttpResponse> result = (this->*route.handler)(call);
+    Result<HttpResponse> result = route.handler(call);
     if (!result.ok()) return error_response(result.error(), call.request.request_id);
     return std::move(*result);
   }
@@ -469,7 +359,7 @@ struct ApiServer::State {
   void audit(const Call& call, std::optional<int64_t> tenant_id, std::string action,
              json::object details) {
     energy::AuditEvent event{.tenant_id = tenant_id,
-                             .actor = actor_of(*call.key),
+                             .actor = call.actor(),
                              .action = std::move(action),
                              .details_json = common::json_to_string(details)};
     if (auto recorded = services.audit.record(event); !recorded.ok()) {
@@ -573,9 +463,13 @@ struct ApiServer::State {
     for (const json::value& name : scopes_value->as_array()) {
       auto scope = name.is_string() ? energy::scope_from_name(name.as_string()) : std::nullopt;
       if (!scope) {
-        return invalid("scopes: each must be one of quote, lease, relay, pools, admin");
+        return invalid("scopes: each must be one of quote, lease, relay, pools, admin, operator");
       }
       scopes.insert(*scope);
+    }
+    bool caller_is_operator = call.key->scopes.contains(energy::Scope::kOperator);
+    if (scopes.contains(energy::Scope::kOperator) && !caller_is_operator) {
+      return make_error("forbidden", "only an 'operator' key can grant the 'operator' scope");
     }
     std::optional<int> expires_days;
     if (const json::value* days = body.if_contains("expires_days"); days && !days->is_null()) {
@@ -588,10 +482,10 @@ struct ApiServer::State {
     int64_t tenant_id = call.key->tenant_id;
     if (const json::value* target = body.if_contains("tenant_id")) {
       RELAY_ASSIGN_OR_RETURN(int64_t requested, strict_int64(*target, "tenant_id"));
-      // Only an admin key issues keys for another tenant; without admin the field would let a
-      // tenant reach into another, so it is refused outright.
-      if (!call.key->scopes.contains(energy::Scope::kAdmin)) {
-        return make_error("forbidden", "tenant_id needs the 'admin' scope");
+      // Only the operator issues keys for another tenant; for anyone else the field would reach
+      // into another tenant, so it is refused outright.
+      if (!caller_is_operator && requested != tenant_id) {
+        return make_error("forbidden", "tenant_id of another tenant needs the 'operator' scope");
       }
       if (requested != tenant_id) {
         RELAY_ASSIGN_OR_RETURN(auto tenant, services.tenants.find(requested));

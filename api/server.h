@@ -5,9 +5,9 @@
 // server, router, rate limiter and metrics.
 //
 // Routes today: GET /health, GET /metrics (no auth); GET /v1/account, GET /v1/account/ledger (any
-// scope); POST/GET /v1/keys, DELETE /v1/keys/{id}, POST /v1/admin/tenants,
-// POST /v1/admin/tenants/{id}/credit (admin). A tenant never sees another tenant's objects: they
-// answer 404, not 403.
+// scope); POST/GET /v1/keys, DELETE /v1/keys/{id} (admin: the key's own tenant);
+// POST /v1/admin/tenants, POST /v1/admin/tenants/{id}/credit (operator). A tenant never sees
+// another tenant's objects: they answer 404, not 403.
 #pragma once
 
 #include <chrono>
@@ -57,6 +57,8 @@ struct ApiOptions {
   // logger itself; before_handler is left as given.
   common::HttpServer::Options http = default_http_options();
   RateLimitOptions rate_limit;
+  // Refused API keys per client address: past this, requests from it get 429 before any lookup.
+  RateLimitOptions failed_auth_limit{.requests_per_second = 5, .burst = 50};
   int ledger_page_default = 50;
   int ledger_page_max = 200;
 

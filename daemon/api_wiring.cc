@@ -68,6 +68,9 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
   options.rate_limit.requests_per_second =
       static_cast<double>(config.rate_limit.requests_per_second);
   options.rate_limit.burst = config.rate_limit.burst;
+  options.failed_auth_limit.requests_per_second =
+      static_cast<double>(config.rate_limit.failed_auth_per_second);
+  options.failed_auth_limit.burst = config.rate_limit.failed_auth_burst;
   api::ApiServices services{tenants_,     keys_, ledger_,         idempotency_, audit_,
                             key_service_, clock, database_probe_, chain_probe_};
   server_ = std::make_unique<api::ApiServer>(options, services, log);

@@ -115,6 +115,10 @@ const std::vector<Key>& keys() {
       make_int("rate_limit", "requests_per_second", &Config::rate_limit,
                &RateLimitConfig::requests_per_second),
       make_int("rate_limit", "burst", &Config::rate_limit, &RateLimitConfig::burst),
+      make_int("rate_limit", "failed_auth_per_second", &Config::rate_limit,
+               &RateLimitConfig::failed_auth_per_second),
+      make_int("rate_limit", "failed_auth_burst", &Config::rate_limit,
+               &RateLimitConfig::failed_auth_burst),
       make_string("log", "level", &Config::log, &LogConfig::level),
   };
   return all;
@@ -164,6 +168,10 @@ common::Status validate(const Config& c, ConfigUse use) {
   RELAY_TRY_STATUS(check_range("rate_limit.requests_per_second", c.rate_limit.requests_per_second,
                                1, 1'000'000));
   RELAY_TRY_STATUS(check_range("rate_limit.burst", c.rate_limit.burst, 1, 1'000'000));
+  RELAY_TRY_STATUS(check_range("rate_limit.failed_auth_per_second",
+                               c.rate_limit.failed_auth_per_second, 1, 1'000'000));
+  RELAY_TRY_STATUS(
+      check_range("rate_limit.failed_auth_burst", c.rate_limit.failed_auth_burst, 1, 1'000'000));
   static const std::vector<std::string> levels = {"debug", "info", "warn", "error"};
   if (std::find(levels.begin(), levels.end(), c.log.level) == levels.end()) {
     return config_error("log.level", "must be debug, info, warn or error");

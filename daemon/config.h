@@ -42,6 +42,9 @@ struct SignerConfig {
 struct RateLimitConfig {
   int64_t requests_per_second = 20;
   int64_t burst = 40;
+  // Per client address, for requests whose API key is refused (not reloaded).
+  int64_t failed_auth_per_second = 5;
+  int64_t failed_auth_burst = 50;
 };
 
 struct LogConfig {

@@ -5,7 +5,7 @@ namespace relay::energy {
 namespace {
 constexpr std::pair<Scope, std::string_view> kScopeNames[] = {
     {Scope::kQuote, "quote"}, {Scope::kLease, "lease"}, {Scope::kRelay, "relay"},
-    {Scope::kPools, "pools"}, {Scope::kAdmin, "admin"}};
+    {Scope::kPools, "pools"}, {Scope::kAdmin, "admin"}, {Scope::kOperator, "operator"}};
 }  // namespace
 
 std::string scope_name(Scope scope) {
@@ -31,7 +31,7 @@ common::Result<std::set<Scope>> parse_scopes(std::string_view text) {
     if (!scope) {
       return common::make_error("invalid_request",
                                 "unknown scope '" + std::string(name) +
-                                    "' (scopes: quote, lease, relay, pools, admin)");
+                                    "' (scopes: quote, lease, relay, pools, admin, operator)");
     }
     out.insert(*scope);
     if (comma == std::string_view::npos) break;
@@ -51,8 +51,8 @@ std::string format_scopes(const std::set<Scope>& scopes) {
 }
 
 const std::set<Scope>& all_scopes() {
-  static const std::set<Scope> all = {Scope::kQuote, Scope::kLease, Scope::kRelay, Scope::kPools,
-                                      Scope::kAdmin};
+  static const std::set<Scope> all = {Scope::kQuote, Scope::kLease, Scope::kRelay,
+                                      Scope::kPools, Scope::kAdmin, Scope::kOperator};
   return all;
 }
 

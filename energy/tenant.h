@@ -20,8 +20,12 @@ struct Tenant {
   common::TimePoint created_at;
 };
 
-// What an API key may do; every /v1 route names the one it needs (DESIGN.md §5).
-enum class Scope { kQuote, kLease, kRelay, kPools, kAdmin };
+// What an API key may do; every /v1 route names the one it needs (DESIGN.md §5). `admin` manages
+// the key's own tenant (its API keys); `operator` is the operator's own power over every tenant
+// (/v1/admin/*: create tenants, credit them, issue keys for them, see what needs attention). They
+// are separate because a tenant that may manage its keys must not be able to credit itself.
+// Only an operator key (or tronrelayctl) can grant `operator`.
+enum class Scope { kQuote, kLease, kRelay, kPools, kAdmin, kOperator };
 
 std::string scope_name(Scope scope);
 std::optional<Scope> scope_from_name(std::string_view name);
@@ -33,7 +37,7 @@ const std::set<Scope>& all_scopes();
 struct ApiKey {
   int64_t id = 0;
   int64_t tenant_id = 0;
-  std::string prefix;        // "trk_" + the first 8 characters: shown in listings, never the secret
+  std::string prefix;  // "trk_" + the first 8 characters: shown in listings, never the secret
   common::Hash32 secret_hash{};  // SHA-256 of the whole secret
   std::set<Scope> scopes;
   common::TimePoint created_at;

@@ -124,7 +124,8 @@ class ApiServerPgTest : public relay::testing::PgTest {
     tenant_b_ = new_tenant("Beta Merchant " + tag);
     ASSERT_TRUE(ports_->ledger.credit(tenant_a_, common::Sun(5'000'000), "seed").ok());
     ASSERT_TRUE(ports_->ledger.credit(tenant_b_, common::Sun(7'000'000), "seed").ok());
-    admin_a_ = issue(tenant_a_, {Scope::kAdmin});
+    // Tenant A plays the operator: its admin key also holds `operator` for /v1/admin/*.
+    admin_a_ = issue(tenant_a_, {Scope::kAdmin, Scope::kOperator});
     quote_a_ = issue(tenant_a_, {Scope::kQuote});
     // Every scope a tenant can hold except admin: the admin routes must still refuse it.
     non_admin_a_ = issue(tenant_a_, {Scope::kQuote, Scope::kLease, Scope::kRelay, Scope::kPools});
@@ -539,7 +540,8 @@ TEST_F(ApiServerPgTest, IdempotentCreditIsStoredReplayedAndCreditsOnce) {
   EXPECT_EQ(scalar("SELECT response_body" + where), first.body());
 
   // Keys belong to the tenant: B using the same key runs its own request.
-  Response b_own = post(target, R"({"amount_sun":250})", admin_b_, key);
+  Response b_own =
+      post(target, R"({"amount_sun":250})", issue(tenant_b_, {Scope::kOperator}), key);
   EXPECT_EQ(b_own.result_int(), 201);
   EXPECT_TRUE(header(b_own, "Idempotent-Replayed").empty());
   EXPECT_EQ(ledger_rows(tenant_b_), rows + 2);

@@ -64,7 +64,8 @@ class ApiServerTest : public ::testing::Test {
     tenant_b_ = store_.tenants.create("Beta Merchant")->id;
     EXPECT_TRUE(store_.ledger.credit(tenant_a_, common::Sun(5'000'000), "seed").ok());
     EXPECT_TRUE(store_.ledger.credit(tenant_b_, common::Sun(7'000'000), "seed").ok());
-    admin_a_ = add_key(tenant_a_, {Scope::kAdmin});
+    // Tenant A is the operator's own tenant here: its admin key also holds `operator`.
+    admin_a_ = add_key(tenant_a_, {Scope::kAdmin, Scope::kOperator});
     quote_a_ = add_key(tenant_a_, {Scope::kQuote});
     admin_b_ = add_key(tenant_b_, {Scope::kAdmin});
     expired_a_ = add_key(tenant_a_, energy::all_scopes(), clock_.now() - std::chrono::hours(1));
@@ -97,6 +98,7 @@ class ApiServerTest : public ::testing::Test {
     options.http.max_body_bytes = 4096;
     options.rate_limit.requests_per_second = 1000;
     options.rate_limit.burst = 1000;
+    options.failed_auth_limit.burst = 1000;
     return options;
   }
 
@@ -410,6 +412,45 @@ TEST_F(ApiServerTest, CreatedKeySecretIsShownOnceAndWorks) {
   EXPECT_EQ(log_.str().find(secret.substr(4)), std::string::npos);
 }
 
+TEST_F(ApiServerTest, AnAdminKeyWithoutOperatorManagesOnlyItsOwnTenant) {
+  start();
+  // The money bug this separation closes: a tenant able to manage its keys crediting itself.
+  std::string own_credit = "/v1/admin/tenants/" + std::to_string(tenant_b_) + "/credit";
+  Response credit = post(own_credit, R"({"amount_sun":1000000})", admin_b_);
+  EXPECT_EQ(credit.result_int(), 403);
+  EXPECT_EQ(error_code(credit), "forbidden");
+  EXPECT_EQ(post("/v1/admin/tenants", R"({"name":"Mallory"})", admin_b_).result_int(), 403);
+  EXPECT_EQ(store_.ledger.balance(tenant_b_)->balance.value(), 7'000'000);
+
+  std::string other = R"({"scopes":["quote"],"tenant_id":)" + std::to_string(tenant_a_) + "}";
+  Response foreign = post("/v1/keys", other, admin_b_);
+  EXPECT_EQ(foreign.result_int(), 403);
+  Response escalate = post("/v1/keys", R"({"scopes":["operator"]})", admin_b_);
+  EXPECT_EQ(escalate.result_int(), 403);
+  EXPECT_EQ(error_code(escalate), "forbidden");
+  // Its own tenant id is allowed, and so is any non-operator scope.
+  std::string own = R"({"scopes":["admin","lease"],"tenant_id":)" + std::to_string(tenant_b_) + "}";
+  EXPECT_EQ(post("/v1/keys", own, admin_b_).result_int(), 201);
+}
+
+TEST_F(ApiServerTest, RepeatedInvalidKeysFromOneAddressAreStoppedBeforeTheStore) {
+  ApiOptions limited = options();
+  limited.failed_auth_limit = {.requests_per_second = 1, .burst = 3};
+  start(limited);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(get("/v1/account", "trk_" + std::string(43, 'x')).result_int(), 401);
+  }
+  Response blocked = get("/v1/account", "trk_" + std::string(43, 'x'));
+  EXPECT_EQ(blocked.result_int(), 429);
+  EXPECT_EQ(error_code(blocked), "rate_limit_exceeded");
+  EXPECT_FALSE(header(blocked, "Retry-After").empty());
+  // Valid keys from that address are stopped too until the bucket refills: the address is what
+  // misbehaved, and the limiter cannot tell a guess from a key before looking it up.
+  EXPECT_EQ(get("/v1/account", quote_a_).result_int(), 429);
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_EQ(get("/v1/account", quote_a_).result_int(), 200);
+}
+
 TEST_F(ApiServerTest, AdminMayCreateAKeyForAnotherTenant) {
   start();
   std::string body = R"({"scopes":["relay"],"tenant_id":)" + std::to_string(tenant_b_) + "}";
@@ -528,7 +569,8 @@ TEST_F(ApiServerTest, IdempotentCreditRunsOnceAndReplays) {
   EXPECT_EQ(balance_of(tenant_b_), 7'000'250);
 
   // Keys belong to the tenant: the same key from tenant B is a different key.
-  Response other_tenant = post(target, R"({"amount_sun":1})", admin_b_, key);
+  Response other_tenant =
+      post(target, R"({"amount_sun":1})", add_key(tenant_b_, {Scope::kOperator}), key);
   EXPECT_EQ(other_tenant.result_int(), 201);
 }
 
