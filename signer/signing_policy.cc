@@ -21,6 +21,12 @@ common::Status SigningPolicy::check(const TxFacts& facts) const {
   if (allowed_permission_ids && !allowed_permission_ids->contains(facts.permission_id)) {
     return refused("Permission_id " + std::to_string(facts.permission_id) + " is not allowed");
   }
+  if (auto required = permission_id_by_owner.find(facts.owner);
+      required != permission_id_by_owner.end() && facts.permission_id != required->second) {
+    return refused("owner " + facts.owner.to_base58() + " is served under Permission_id " +
+                   std::to_string(required->second) + " only, not " +
+                   std::to_string(facts.permission_id));
+  }
   if (facts.amount_sun < 0) return refused("negative amount");
   auto limit = max_amount_sun.find(facts.contract_type);
   if (limit != max_amount_sun.end() && facts.amount_sun > limit->second) {

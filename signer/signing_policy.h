@@ -24,6 +24,9 @@ struct SigningPolicy {
   int64_t max_fee_limit_sun = 0;
   // If set, only these Permission_id values (0 = owner, 2.. = actives).
   std::optional<std::set<int32_t>> allowed_permission_ids;
+  // Per owner, the one Permission_id its transactions must carry (a permission pool's grant is one
+  // active permission; signing under another id would use a permission we were never given).
+  std::map<common::Address, int32_t> permission_id_by_owner;
 
   // Error code "policy_refused", naming the rule that refused.
   common::Status check(const TxFacts& facts) const;
