@@ -128,11 +128,12 @@ struct Reservation {
 };
 
 // What a pool can still promise: free = delegatable (last snapshot) − reservations not yet
-// reflected in that snapshot, further capped by max_delegate_sun − (delegated_out + reserved).
+// reflected in that snapshot, further capped by max_delegate_sun − (delegated_out + reserved),
+// never below 0; 0 for a pool that is not active or has no snapshot yet.
 struct PoolCapacity {
   int64_t pool_id = 0;
-  int64_t delegatable_sun = 0;
-  int64_t reserved_sun = 0;
+  int64_t delegatable_sun = 0;  // 0 without a snapshot
+  int64_t reserved_sun = 0;     // the reservations the snapshot does not reflect
   int64_t free_sun = 0;
 };
 
@@ -151,7 +152,12 @@ class PoolCapacityRepository {
   virtual common::Result<Reservation> reserve_best_fit(int64_t stake_sun,
                                                        const std::string& reference,
                                                        common::TimePoint now) = 0;
+  // `at`: a time from which chain reads show the delegation (when the node reported it included,
+  // not the broadcast): a snapshot observed after `at` is trusted to contain it and the
+  // reservation stops counting, so a time too early promises the stake twice. Repeating it is
+  // harmless; "conflict" once released.
   virtual common::Status mark_delegated(int64_t reservation_id, common::TimePoint at) = 0;
+  // Repeating it is harmless.
   virtual common::Status release(int64_t reservation_id) = 0;
   virtual common::Result<PoolCapacity> capacity(int64_t pool_id) = 0;
   virtual common::Result<std::vector<Reservation>> open_reservations(int64_t pool_id) = 0;
