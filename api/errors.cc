@@ -43,10 +43,24 @@ constexpr ErrorMapping kErrorTable[] = {
     {"energy_below_minimum", 422, "verification_failed", true},
     {"fee_limit_too_low", 422, "verification_failed", true},
     {"idempotency_key_reused", 422, "verification_failed", true},
+    // Pools: facts on chain that refuse a step of onboarding or staking.
+    {"account_not_found", 422, "verification_failed", true},
+    {"account_is_contract", 422, "verification_failed", true},
+    {"owner_key_missing", 422, "verification_failed", true},
+    {"permission_already_granted", 422, "verification_failed", true},
+    {"permission_slots_full", 422, "verification_failed", true},
+    {"fee_unpayable", 422, "verification_failed", true},
+    {"tx_mismatch", 422, "verification_failed", true},
+    {"not_signed_by_owner", 422, "verification_failed", true},
+    {"broadcast_rejected", 422, "verification_failed", true},
+    {"not_confirmed", 422, "verification_failed", true},
+    {"permission_tx_failed", 422, "verification_failed", true},
+    {"no_compatible_permission", 422, "verification_failed", true},
     {"rate_limit_exceeded", 429, "rate_limit_exceeded", false},
     {"upstream_failed", 502, "upstream_failed", false},
     {"unavailable", 503, "unavailable", false},
     {"store_unavailable", 503, "unavailable", false},
+    {"chain_unavailable", 503, "unavailable", false},
 };
 
 std::string_view fixed_message(int status) {

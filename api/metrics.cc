@@ -86,6 +86,15 @@ void MetricsRegistry::declare_gauge(std::string name, std::string help,
   f.read = std::move(read);
 }
 
+void MetricsRegistry::declare_gauge_family(std::string name, std::string help,
+                                           std::function<GaugeSeries()> read) {
+  std::lock_guard lock(mutex_);
+  Family& f = families_[std::move(name)];
+  f.kind = Kind::kGauge;
+  f.help = std::move(help);
+  f.read_family = std::move(read);
+}
+
 MetricsRegistry::Family* MetricsRegistry::family(const std::string& name, Kind kind,
                                                  const MetricLabels& labels) {
   auto it = families_.find(name);
@@ -136,13 +145,19 @@ void MetricsRegistry::observe(const std::string& name, const MetricLabels& label
 std::string MetricsRegistry::render() const {
   // Gauges are read outside the lock: a callback may take its own locks, and a slow one should
   // not hold up request threads recording metrics.
-  std::vector<std::pair<std::string, std::function<double()>>> gauges;
+  struct GaugeRead {
+    std::string name;
+    std::string help;
+    std::function<double()> read;
+    std::function<GaugeSeries()> read_family;
+  };
+  std::vector<GaugeRead> gauges;
   std::string out;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [name, f] : families_) {
       if (f.kind == Kind::kGauge) {
-        gauges.emplace_back(name, f.read);
+        gauges.push_back(GaugeRead{name, f.help, f.read, f.read_family});
         continue;
       }
       out += "# HELP " + name + " " + escape(f.help, false) + "\n";
@@ -165,21 +180,28 @@ std::string MetricsRegistry::render() const {
       }
     }
   }
-  for (const auto& [name, read] : gauges) {
-    std::string help;
-    {
-      std::lock_guard lock(mutex_);
-      help = families_.at(name).help;
+  for (const GaugeRead& gauge : gauges) {
+    out += "# HELP " + gauge.name + " " + escape(gauge.help, false) + "\n";
+    out += "# TYPE " + gauge.name + " gauge\n";
+    if (gauge.read_family) {
+      GaugeSeries series;
+      try {
+        series = gauge.read_family();
+      } catch (const std::exception&) {
+        // A failing source shows no series rather than breaking the whole scrape.
+      }
+      for (const auto& [labels, value] : series) {
+        out += gauge.name + render_labels(labels) + " " + format_number(value) + "\n";
+      }
+      continue;
     }
     double value = std::numeric_limits<double>::quiet_NaN();
     try {
-      value = read();
+      value = gauge.read();
     } catch (const std::exception&) {
       // A failing probe shows as NaN rather than breaking the whole scrape.
     }
-    out += "# HELP " + name + " " + escape(help, false) + "\n";
-    out += "# TYPE " + name + " gauge\n";
-    out += name + " " + format_number(value) + "\n";
+    out += gauge.name + " " + format_number(value) + "\n";
   }
   return out;
 }

@@ -26,6 +26,9 @@ class MetricsRegistry {
   // `read` runs during render(), on the scraping thread; it must be quick and must not call back
   // into this registry.
   void declare_gauge(std::string name, std::string help, std::function<double()> read);
+  // A gauge family whose series are only known at scrape time (one per chain endpoint, per pool).
+  using GaugeSeries = std::vector<std::pair<MetricLabels, double>>;
+  void declare_gauge_family(std::string name, std::string help, std::function<GaugeSeries()> read);
 
   void increment(const std::string& name, const MetricLabels& labels, double by = 1);
   void observe(const std::string& name, const MetricLabels& labels, double value);
@@ -47,6 +50,7 @@ class MetricsRegistry {
     std::vector<std::string> label_names;
     std::vector<double> bounds;
     std::function<double()> read;
+    std::function<GaugeSeries()> read_family;
     // Keyed by the rendered label set, e.g. {method="GET",route="/health"}.
     std::map<std::string, double> counters;
     std::map<std::string, HistogramSeries> histograms;

@@ -16,6 +16,7 @@
 
 #include "api/errors.h"
 #include "api/handler_support.h"
+#include "api/pool_routes.h"
 #include "api/router.h"
 #include "common/bytes.h"
 #include "common/hash.h"
@@ -127,6 +128,9 @@ struct ApiServer::State : RouteRegistrar {
         {Access::kScope, energy::Scope::kOperator, true, member(&State::create_tenant)});
     add("POST", "/v1/admin/tenants/{id}/credit",
         {Access::kScope, energy::Scope::kOperator, true, member(&State::credit_tenant)});
+    if (services.pools != nullptr && services.pool_store != nullptr) {
+      add_pool_routes(*this, *services.pools, *services.pool_store);
+    }
 
     metrics.declare_counter("tronrelay_http_requests_total", "HTTP requests answered",
                             {"method", "route", "status"});

@@ -24,6 +24,7 @@
 #include "energy/audit.h"
 #include "energy/idempotency.h"
 #include "energy/ledger.h"
+#include "energy/pool_service.h"
 #include "energy/tenant.h"
 
 namespace relay::api {
@@ -50,6 +51,9 @@ struct ApiServices {
   const common::Clock& clock;
   HealthProbe& database;
   HealthProbe& chain;
+  // The pool routes (DESIGN.md §5) are served when both are given.
+  energy::PoolService* pools = nullptr;
+  energy::PoolRepository* pool_store = nullptr;
 };
 
 struct ApiOptions {

@@ -48,13 +48,17 @@ common::Status ChainProbe::check_now() {
 }
 
 ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTransport& transport,
+                     chain::TronGridClient& node, signer::PoolSigners* signers,
                      const common::Clock& clock, common::Logger& log)
-    : tenants_(db),
+    : db_(db),
+      tenants_(db),
       keys_(db),
       ledger_(db),
       idempotency_(db),
       audit_(db),
       key_service_(keys_, clock),
+      pools_(db),
+      capacity_(db),
       database_probe_(db, clock),
       chain_probe_(config.chain, transport, clock) {
   api::ApiOptions options;
@@ -73,7 +77,112 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
   options.failed_auth_limit.burst = config.rate_limit.failed_auth_burst;
   api::ApiServices services{tenants_,     keys_, ledger_,         idempotency_, audit_,
                             key_service_, clock, database_probe_, chain_probe_};
+  if (signers != nullptr) {
+    pool_service_ =
+        std::make_unique<energy::PoolService>(pools_, capacity_, node, *signers, audit_, clock);
+    pool_monitor_ = std::make_unique<scheduler::PoolMonitor>(
+        *pool_service_, log,
+        scheduler::PoolMonitorOptions{
+            .interval = std::chrono::milliseconds(config.pools.refresh_interval_ms)});
+    services.pools = pool_service_.get();
+    services.pool_store = &pools_;
+  }
   server_ = std::make_unique<api::ApiServer>(options, services, log);
+  declare_metrics(node);
+}
+
+void ApiWiring::declare_metrics(chain::TronGridClient& node) {
+  api::MetricsRegistry& metrics = server_->metrics();
+  using Series = api::MetricsRegistry::GaugeSeries;
+  // Counters kept by the endpoint pool, rendered as gauges of their current totals: the pool owns
+  // them, and Prometheus' rate() works the same on a monotonic gauge.
+  metrics.declare_gauge_family(
+      "tronrelay_chain_requests_total", "HTTP attempts sent to each chain endpoint", [&node] {
+        Series out;
+        for (const auto& s : node.stats()) {
+          out.push_back({{{"endpoint", s.url}}, static_cast<double>(s.requests)});
+        }
+        return out;
+      });
+  metrics.declare_gauge_family(
+      "tronrelay_chain_failures_total", "Failed attempts per chain endpoint and kind", [&node] {
+        Series out;
+        for (const auto& s : node.stats()) {
+          for (size_t kind = 0; kind < chain::kFailureKinds; ++kind) {
+            out.push_back({{{"endpoint", s.url},
+                            {"kind", std::string(chain::failure_kind_name(
+                                         static_cast<chain::FailureKind>(kind)))}},
+                           static_cast<double>(s.failures[kind])});
+          }
+        }
+        return out;
+      });
+  metrics.declare_gauge_family(
+      "tronrelay_chain_retries_total", "Attempts that repeated a failed one", [&node] {
+        Series out;
+        for (const auto& s : node.stats()) {
+          out.push_back({{{"endpoint", s.url}}, static_cast<double>(s.retries)});
+        }
+        return out;
+      });
+  metrics.declare_gauge_family(
+      "tronrelay_chain_circuit_open", "1 while an endpoint's circuit breaker is open", [&node] {
+        Series out;
+        for (const auto& s : node.stats()) {
+          out.push_back(
+              {{{"endpoint", s.url}}, s.circuit == chain::CircuitState::kOpen ? 1.0 : 0.0});
+        }
+        return out;
+      });
+  metrics.declare_gauge_family(
+      "tronrelay_chain_latency_seconds_last", "Latency of the last attempt per endpoint", [&node] {
+        Series out;
+        for (const auto& s : node.stats()) {
+          out.push_back(
+              {{{"endpoint", s.url}}, std::chrono::duration<double>(s.last_latency).count()});
+        }
+        return out;
+      });
+  metrics.declare_gauge_family(
+      "tronrelay_db_connections", "PostgreSQL pool connections: limit, open, idle, in use",
+      [&db = db_] {
+        store::Database::PoolStats stats = db.stats();
+        return Series{{{{"state", "limit"}}, static_cast<double>(db.size())},
+                      {{{"state", "open"}}, static_cast<double>(stats.open)},
+                      {{{"state", "idle"}}, static_cast<double>(stats.idle)},
+                      {{{"state", "in_use"}}, static_cast<double>(stats.open - stats.idle)}};
+      });
+  if (pool_monitor_ == nullptr) return;
+  const scheduler::PoolMonitorCounters& counters = pool_monitor_->counters();
+  metrics.declare_gauge("tronrelay_pool_monitor_passes_total", "Pool monitor passes",
+                        [&counters] { return static_cast<double>(counters.passes.load()); });
+  metrics.declare_gauge("tronrelay_pool_suspensions_total",
+                        "Pools the monitor suspended (revoked permission, low balance, …)",
+                        [&counters] { return static_cast<double>(counters.suspensions.load()); });
+  metrics.declare_gauge(
+      "tronrelay_pool_refresh_failures_total", "Pool refreshes that failed (chain or store)",
+      [&counters] { return static_cast<double>(counters.refresh_failures.load()); });
+  metrics.declare_gauge(
+      "tronrelay_pools_low_energy", "Pools below their energy alert threshold in the last pass",
+      [&counters] { return static_cast<double>(counters.low_energy_pools.load()); });
+  // Read at scrape time from the store: one small query per scrape.
+  metrics.declare_gauge_family(
+      "tronrelay_pools", "Pools by status, with their delegatable stake (sun)", [this] {
+        Series out;
+        auto pools = pools_.list(std::nullopt);
+        if (!pools.ok()) return out;
+        std::map<std::string, std::pair<double, double>> by_status;
+        for (const auto& pool : *pools) {
+          auto& [count, delegatable] = by_status[energy::pool_status_name(pool.status)];
+          count += 1;
+          if (pool.snapshot) delegatable += static_cast<double>(pool.snapshot->delegatable_sun);
+        }
+        for (const auto& [status, totals] : by_status) {
+          out.push_back({{{"status", status}, {"measure", "count"}}, totals.first});
+          out.push_back({{{"status", status}, {"measure", "delegatable_sun"}}, totals.second});
+        }
+        return out;
+      });
 }
 
 }  // namespace relay::daemon

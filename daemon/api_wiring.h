@@ -1,6 +1,6 @@
 // ApiWiring: the API's half of the composition root — the PostgreSQL repositories behind energy's
-// ports, the key service, the health probes and the ApiServer built on them, owned together so
-// they live and die in the right order.
+// ports, the key service, the pool service and its monitor, the health probes and the ApiServer
+// built on them, owned together so they live and die in the right order.
 #pragma once
 
 #include <atomic>
@@ -10,11 +10,16 @@
 
 #include "api/server.h"
 #include "chain/http_transport.h"
+#include "chain/trongrid_client.h"
 #include "daemon/config.h"
+#include "energy/pool_service.h"
+#include "scheduler/pool_monitor.h"
+#include "signer/pool_signers.h"
 #include "store/audit_log.h"
 #include "store/database.h"
 #include "store/idempotency_repository.h"
 #include "store/ledger_repository.h"
+#include "store/pool_repository.h"
 #include "store/tenant_repository.h"
 
 namespace relay::daemon {
@@ -70,17 +75,28 @@ class ChainProbe final : public api::HealthProbe {
 
 class ApiWiring {
  public:
+  // Without `signers` (no relayer key configured) the pool routes and the monitor are left out.
   ApiWiring(const Config& config, store::Database& db, chain::HttpTransport& transport,
-            const common::Clock& clock, common::Logger& log);
+            chain::TronGridClient& node, signer::PoolSigners* signers, const common::Clock& clock,
+            common::Logger& log);
   api::ApiServer& server() { return *server_; }
+  // Null without pools.
+  scheduler::PoolMonitor* pool_monitor() { return pool_monitor_.get(); }
 
  private:
+  void declare_metrics(chain::TronGridClient& node);
+
+  store::Database& db_;
   store::PgTenantRepository tenants_;
   store::PgApiKeyRepository keys_;
   store::PgLedgerRepository ledger_;
   store::PgIdempotencyRepository idempotency_;
   store::PgAuditLog audit_;
   energy::ApiKeyService key_service_;
+  store::PgPoolRepository pools_;
+  store::PgPoolCapacityRepository capacity_;
+  std::unique_ptr<energy::PoolService> pool_service_;
+  std::unique_ptr<scheduler::PoolMonitor> pool_monitor_;
   DatabaseProbe database_probe_;
   ChainProbe chain_probe_;
   std::unique_ptr<api::ApiServer> server_;

@@ -110,6 +110,12 @@ const std::vector<Key>& keys() {
       make_strings("chain", "endpoints", &Config::chain, &ChainConfig::endpoints),
       make_string("chain", "api_key", &Config::chain, &ChainConfig::api_key),
       make_int("chain", "timeout_ms", &Config::chain, &ChainConfig::timeout_ms),
+      make_int("chain", "requests_per_second", &Config::chain, &ChainConfig::requests_per_second),
+      make_int("chain", "max_attempts", &Config::chain, &ChainConfig::max_attempts),
+      make_int("chain", "breaker_threshold", &Config::chain, &ChainConfig::breaker_threshold),
+      make_int("chain", "breaker_cooldown_ms", &Config::chain, &ChainConfig::breaker_cooldown_ms),
+      make_strings("pools", "owner_key_files", &Config::pools, &PoolsConfig::owner_key_files),
+      make_int("pools", "refresh_interval_ms", &Config::pools, &PoolsConfig::refresh_interval_ms),
       make_string("signer", "key_file", &Config::signer, &SignerConfig::key_file),
       make_string("signer", "credential", &Config::signer, &SignerConfig::credential),
       make_int("rate_limit", "requests_per_second", &Config::rate_limit,
@@ -165,6 +171,14 @@ common::Status validate(const Config& c, ConfigUse use) {
     }
   }
   RELAY_TRY_STATUS(check_range("chain.timeout_ms", c.chain.timeout_ms, 100, 120'000));
+  RELAY_TRY_STATUS(
+      check_range("chain.requests_per_second", c.chain.requests_per_second, 1, 100'000));
+  RELAY_TRY_STATUS(check_range("chain.max_attempts", c.chain.max_attempts, 1, 20));
+  RELAY_TRY_STATUS(check_range("chain.breaker_threshold", c.chain.breaker_threshold, 1, 1'000));
+  RELAY_TRY_STATUS(
+      check_range("chain.breaker_cooldown_ms", c.chain.breaker_cooldown_ms, 100, 3'600'000));
+  RELAY_TRY_STATUS(
+      check_range("pools.refresh_interval_ms", c.pools.refresh_interval_ms, 100, 86'400'000));
   RELAY_TRY_STATUS(check_range("rate_limit.requests_per_second", c.rate_limit.requests_per_second,
                                1, 1'000'000));
   RELAY_TRY_STATUS(check_range("rate_limit.burst", c.rate_limit.burst, 1, 1'000'000));

@@ -30,7 +30,17 @@ struct DatabaseConfig {
 struct ChainConfig {
   std::vector<std::string> endpoints;  // TronGrid or java-tron HTTP base URLs
   std::string api_key;                 // TRON-PRO-API-KEY, if the endpoint wants one
-  int64_t timeout_ms = 5'000;
+  int64_t timeout_ms = 5'000;          // per HTTP attempt
+  int64_t requests_per_second = 15;    // per endpoint (TronGrid's historical per-key figure)
+  int64_t max_attempts = 4;            // per call, over all endpoints
+  int64_t breaker_threshold = 5;       // consecutive failures that open an endpoint's circuit
+  int64_t breaker_cooldown_ms = 30'000;
+};
+
+struct PoolsConfig {
+  // 0600 key files of own pools (kind=own): their owner keys, loaded by signer/ only.
+  std::vector<std::string> owner_key_files;
+  int64_t refresh_interval_ms = 60'000;  // the pool monitor's pass interval
 };
 
 struct SignerConfig {
@@ -56,6 +66,7 @@ struct Config {
   DatabaseConfig database;
   ChainConfig chain;
   SignerConfig signer;
+  PoolsConfig pools;
   RateLimitConfig rate_limit;
   LogConfig log;
 };

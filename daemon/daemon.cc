@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "chain/http_transport.h"
+#include "chain/trongrid_client.h"
 #include "common/log.h"
 #include "common/signature.h"
 #include "daemon/api_wiring.h"
@@ -16,6 +17,7 @@
 #include "daemon/service_manager.h"
 #include "migrations/migrator.h"
 #include "signer/key_file.h"
+#include "signer/pool_signers.h"
 #include "signer/signer.h"
 #include "store/database.h"
 
@@ -33,31 +35,24 @@ common::LogLevel level_of(const std::string& name) {
   return common::parse_log_level(name).value_or(LogLevel::kInfo);
 }
 
-// Asks each chain endpoint for its head block; one answer is enough to start.
-common::Status check_chain(const ChainConfig& chain, chain::HttpTransport& transport,
-                           common::Logger& log) {
-  std::map<std::string, std::string> headers;
-  if (!chain.api_key.empty()) headers["TRON-PRO-API-KEY"] = chain.api_key;
-  std::string last_error;
-  for (const auto& endpoint : chain.endpoints) {
-    auto reply = transport.post_json(endpoint + "/wallet/getnowblock", "{}", headers,
-                                     std::chrono::milliseconds(chain.timeout_ms));
-    if (reply.ok() && reply->status == 200 && reply->body.find("blockID") != std::string::npos) {
-      log.log(LogLevel::kInfo, "chain endpoint reachable", {{"endpoint", endpoint}});
-      return {};
-    }
-    last_error = reply.ok() ? "HTTP " + std::to_string(reply->status) : reply.error().message;
-    log.log(LogLevel::kWarn, "chain endpoint unreachable",
-            {{"endpoint", endpoint}, {"error", last_error}});
-  }
-  return common::make_error("upstream_failed",
-                            "no chain endpoint answered /wallet/getnowblock (" + last_error + ")");
+chain::TronGridOptions chain_options(const ChainConfig& chain) {
+  chain::TronGridOptions options;
+  for (const auto& url : chain.endpoints) options.endpoints.push_back({url, chain.api_key});
+  options.rps = static_cast<double>(chain.requests_per_second);
+  options.burst = static_cast<double>(chain.requests_per_second);
+  options.timeout = std::chrono::milliseconds(chain.timeout_ms);
+  options.max_attempts = static_cast<int>(chain.max_attempts);
+  options.breaker_threshold = static_cast<int>(chain.breaker_threshold);
+  options.breaker_cooldown = std::chrono::milliseconds(chain.breaker_cooldown_ms);
+  return options;
 }
 
-// The relayer key, if configured: from the systemd credential when present, else the key file.
-// Loaded now so a bad key fails the start, not the first lease; only its address is logged.
-common::Result<std::optional<common::Address>> check_relayer_key(const SignerConfig& signer,
-                                                                 common::Logger& log) {
+// The signers, if a relayer key is configured: from the systemd credential when present, else the
+// key file; then every own pool's owner key. Loaded now so a bad key fails the start, not the
+// first lease; only addresses are logged.
+common::Result<std::unique_ptr<signer::PoolSigners>> load_signers(const Config& config,
+                                                                  common::Logger& log) {
+  const SignerConfig& signer = config.signer;
   std::optional<common::Result<signer::SecretKey>> key;
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
   if (credentials != nullptr && !signer.credential.empty()) {
@@ -66,13 +61,26 @@ common::Result<std::optional<common::Address>> check_relayer_key(const SignerCon
     key = signer::load_key_file(signer.key_file);
   }
   if (!key) {
-    log.log(LogLevel::kWarn, "no relayer key configured; signing is disabled");
-    return std::optional<common::Address>();
+    if (!config.pools.owner_key_files.empty()) {
+      return common::make_error("config",
+                                "pools.owner_key_files needs a relayer key (signer.key_file)");
+    }
+    log.log(LogLevel::kWarn, "no relayer key configured; pools and signing are disabled");
+    return std::unique_ptr<signer::PoolSigners>();
   }
   if (!key->ok()) return key->error();
-  RELAY_ASSIGN_OR_RETURN(common::Address address, signer::address_of(**key));
-  log.log(LogLevel::kInfo, "relayer key loaded", {{"address", address.to_base58()}});
-  return std::optional<common::Address>(address);
+  RELAY_ASSIGN_OR_RETURN(auto signers, signer::PoolSigners::create(std::move(**key)));
+  log.log(LogLevel::kInfo, "relayer key loaded",
+          {{"address", signers->relayer_address().to_base58()}});
+  for (const auto& file : config.pools.owner_key_files) {
+    auto owner_key = signer::load_key_file(file);
+    if (!owner_key.ok()) {
+      return common::make_error(owner_key.error().code, file + ": " + owner_key.error().message);
+    }
+    RELAY_ASSIGN_OR_RETURN(common::Address owner, signers->add_owner_key(std::move(*owner_key)));
+    log.log(LogLevel::kInfo, "own pool key loaded", {{"address", owner.to_base58()}});
+  }
+  return signers;
 }
 
 }  // namespace
@@ -107,15 +115,30 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
   auto applied = (*db)->with_connection([&](pqxx::connection& c) { return migrator.apply(c); });
   if (!applied.ok()) return fail_start("migrations", applied.error());
   log.log(LogLevel::kInfo, "schema current", {{"applied_now", *applied}});
+  common::SystemClock clock;
   chain::CurlTransport transport;
-  auto chain_ok = check_chain(config->chain, transport, log);
-  if (!chain_ok.ok()) return fail_start("chain", chain_ok.error());
-  auto relayer = check_relayer_key(config->signer, log);
-  if (!relayer.ok()) return fail_start("signer", relayer.error());
+  auto node = chain::TronGridClient::create(transport, clock, chain_options(config->chain));
+  if (!node.ok()) return fail_start("chain", node.error());
+  auto head = (*node)->now_block();
+  if (!head.ok()) return fail_start("chain", head.error());
+  log.log(LogLevel::kInfo, "chain reachable", {{"head_block", head->number}});
+  if (auto parameters = (*node)->cached_chain_parameters(); !parameters.ok()) {
+    return fail_start("chain", parameters.error());
+  }
+  auto signers = load_signers(*config, log);
+  if (!signers.ok()) return fail_start("signer", signers.error());
 
   // ---- stage 3: build ----
-  common::SystemClock clock;
-  ApiWiring api(*config, **db, transport, clock, log);
+  ApiWiring api(*config, **db, transport, **node, signers->get(), clock, log);
+  // Before serving: restores which pools the signers may sign for (active pools are re-admitted)
+  // and takes a fresh snapshot of each; then every refresh_interval_ms in the background.
+  if (auto* monitor = api.pool_monitor()) {
+    auto pass = monitor->run_once();
+    log.log(
+        LogLevel::kInfo, "pools checked",
+        {{"refreshed", pass.refreshed}, {"failed", pass.failed}, {"suspended", pass.suspended}});
+    monitor->start();
+  }
 
   // ---- stage 4: start ----
   auto port = api.server().start();
@@ -158,6 +181,7 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
   systemd.stopping("draining");
   log.log(LogLevel::kInfo, "draining");
   bool drained = api.server().drain(std::chrono::milliseconds(config->server.drain_timeout_ms));
+  if (auto* monitor = api.pool_monitor()) monitor->stop();
   log.log(drained ? LogLevel::kInfo : LogLevel::kWarn, "stopped", {{"drained", drained}});
   return kExitClean;
 }

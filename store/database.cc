@@ -87,6 +87,11 @@ void Database::forget_one() {
   available_.notify_one();
 }
 
+Database::PoolStats Database::stats() {
+  std::lock_guard lock(mutex_);
+  return PoolStats{.open = open_, .idle = static_cast<int>(idle_.size())};
+}
+
 void Database::drop_idle() {
   std::vector<std::unique_ptr<pqxx::connection>> dropped;
   {

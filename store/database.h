@@ -60,6 +60,12 @@ class Database {
   common::Status ping();
 
   int size() const { return size_; }
+  // For GET /metrics: connections open (idle + borrowed) and idle right now.
+  struct PoolStats {
+    int open = 0;
+    int idle = 0;
+  };
+  PoolStats stats();
 
  private:
   // A borrowed connection; returned to the pool when destroyed, or dropped after discard().
