@@ -138,6 +138,53 @@ std::string scrub_secrets(std::string_view text) {
 Logger::Logger(std::ostream& out, LogLevel min_level, const Clock* clock)
     : out_(out), clock_(clock != nullptr ? *clock : system_clock()), level_(min_level) {}
 
+Logger::Logger(std::ostream& out, LogBatching batching, LogLevel min_level, const Clock* clock)
+    : out_(out),
+      clock_(clock != nullptr ? *clock : system_clock()),
+      level_(min_level),
+      batching_(batching),
+      writer_([this] { run_writer(); }) {}
+
+Logger::~Logger() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(pending_mutex_);
+      stopping_ = true;
+    }
+    wake_writer_.notify_one();
+    writer_.join();
+  }
+  flush();
+}
+
+void Logger::flush() {
+  std::lock_guard write_lock(write_mutex_);
+  {
+    std::lock_guard lock(pending_mutex_);
+    writing_.swap(pending_);
+  }
+  if (writing_.empty()) return;
+  out_.write(writing_.data(), static_cast<std::streamsize>(writing_.size()));
+  out_.flush();
+  writing_.clear();  // keeps its capacity: the two buffers swap back and forth without allocating
+}
+
+void Logger::run_writer() {
+  std::unique_lock lock(pending_mutex_);
+  while (true) {
+    writer_idle_ = true;
+    wake_writer_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+    writer_idle_ = false;
+    if (stopping_) return;  // the destructor writes what is left
+    lock.unlock();
+    flush();
+    lock.lock();
+    // Lines logged meanwhile wait for the next round, so that under load there is at most one
+    // write per max_delay. Loggers do not notify during this wait (the writer is not idle).
+    wake_writer_.wait_for(lock, batching_->max_delay, [&] { return stopping_; });
+  }
+}
+
 void Logger::set_level(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
 
 LogLevel Logger::level() const { return level_.load(std::memory_order_relaxed); }
@@ -175,11 +222,27 @@ void Logger::log(LogLevel level, std::string_view msg, std::initializer_list<Log
   }
   std::string text = json_to_string(line);
   text.push_back('\n');
-  std::lock_guard lock(mutex_);
-  // Flushed per line: journald should see a line when it happens, and a crash must not eat the
-  // last lines before it.
-  out_.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out_.flush();
+  if (!batching_) {
+    std::lock_guard lock(write_mutex_);
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out_.flush();
+    return;
+  }
+  // A warning or an error is what an operator reads after a crash: it goes out before log()
+  // returns, with every line before it.
+  bool write_now = level >= LogLevel::kWarn;
+  bool wake = false;
+  {
+    std::lock_guard lock(pending_mutex_);
+    wake = writer_idle_ && pending_.empty();
+    pending_ += text;
+    write_now = write_now || pending_.size() >= batching_->max_pending_bytes;
+  }
+  if (write_now) {
+    flush();
+  } else if (wake) {
+    wake_writer_.notify_one();
+  }
 }
 
 }  // namespace relay::common

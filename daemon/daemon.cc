@@ -87,7 +87,7 @@ common::Result<std::unique_ptr<signer::PoolSigners>> load_signers(const Config& 
 
 int run_daemon(const std::string& config_path, const sigset_t& signals) {
   ServiceManager systemd;
-  common::Logger log(std::cout);
+  common::Logger log(std::cout, common::LogBatching{});
 
   // ---- stage 1: configuration ----
   auto config = load_config(config_path, process_environment());

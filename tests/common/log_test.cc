@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -12,6 +15,18 @@
 
 namespace relay::common {
 namespace {
+
+std::vector<boost::json::object> parse_lines(const std::string& text) {
+  std::vector<boost::json::object> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto parsed = parse_json_object(line);
+    EXPECT_TRUE(parsed.ok()) << line;
+    if (parsed.ok()) out.push_back(*parsed);
+  }
+  return out;
+}
 
 class LoggerTest : public ::testing::Test {
  protected:
@@ -134,6 +149,114 @@ TEST_F(LoggerTest, ConcurrentWritersNeverInterleaveLines) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(lines().size(), static_cast<size_t>(kThreads * kLines));
+}
+
+// A batched logger whose writer thread never runs a second round on its own within a test: what
+// the stream holds is then decided by flush(), the destructor, warnings and the size bound.
+constexpr LogBatching kSlowWriter{.max_delay = std::chrono::hours(1)};
+
+TEST(BatchedLoggerTest, FlushWritesEveryLineOnceInEachThreadsOrder) {
+  std::ostringstream out;
+  ManualClock clock = ManualClock::at_ms(1'714'564'800'123);
+  Logger logger(out, kSlowWriter, LogLevel::kInfo, &clock);
+  constexpr int kThreads = 4;
+  constexpr int kLines = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLines; ++i) logger.info("line", {{"thread", t}, {"i", i}});
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  logger.flush();
+  auto got = parse_lines(out.str());
+  ASSERT_EQ(got.size(), static_cast<size_t>(kThreads * kLines));
+  std::vector<int64_t> next(kThreads, 0);
+  for (const auto& line : got) {
+    int64_t t = line.at("thread").as_int64();
+    EXPECT_EQ(line.at("i").as_int64(), next.at(static_cast<size_t>(t))) << "thread " << t;
+    ++next.at(static_cast<size_t>(t));
+  }
+  EXPECT_EQ(got.front().at("ts"), "2024-05-01T12:00:00.123Z");
+}
+
+TEST(BatchedLoggerTest, WarningsAndErrorsAreWrittenWithEverythingBeforeThemWhenTheCallReturns) {
+  std::ostringstream out;
+  Logger logger(out, kSlowWriter);
+  logger.info("first");
+  logger.debug("dropped");
+  logger.info("second");
+  logger.warn("careful");
+  auto got = parse_lines(out.str());
+  ASSERT_EQ(got.size(), 3U);
+  EXPECT_EQ(got[0]["msg"], "first");
+  EXPECT_EQ(got[1]["msg"], "second");
+  EXPECT_EQ(got[2]["msg"], "careful");
+  logger.info("third");
+  logger.error("failed");
+  got = parse_lines(out.str());
+  ASSERT_EQ(got.size(), 5U);
+  EXPECT_EQ(got[3]["msg"], "third");
+  EXPECT_EQ(got[4]["level"], "error");
+}
+
+TEST(BatchedLoggerTest, TheDestructorWritesWhatIsPending) {
+  std::ostringstream out;
+  {
+    Logger logger(out, kSlowWriter);
+    for (int i = 0; i < 100; ++i) logger.info("before exit", {{"i", i}});
+  }
+  auto got = parse_lines(out.str());
+  ASSERT_EQ(got.size(), 100U);
+  EXPECT_EQ(got.back()["i"], 99);
+}
+
+TEST(BatchedLoggerTest, AFullBufferIsWrittenByTheLoggingThread) {
+  std::ostringstream out;
+  Logger logger(out, LogBatching{.max_delay = std::chrono::hours(1), .max_pending_bytes = 1});
+  logger.info("one");
+  EXPECT_EQ(parse_lines(out.str()).size(), 1U);
+  logger.info("two");
+  EXPECT_EQ(parse_lines(out.str()).size(), 2U);
+}
+
+// Counts the flushes of the stream and lets a test wait for one: the event, not a duration.
+class SignallingBuffer final : public std::stringbuf {
+ public:
+  bool wait_for_flush() {
+    std::unique_lock lock(mutex_);
+    return flushed_.wait_for(lock, std::chrono::seconds(30), [&] { return flushes_ > 0; });
+  }
+  std::string text() {
+    std::lock_guard lock(mutex_);
+    return str();
+  }
+
+ protected:
+  int sync() override {
+    {
+      std::lock_guard lock(mutex_);
+      ++flushes_;
+    }
+    flushed_.notify_all();
+    return 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable flushed_;
+  int flushes_ = 0;
+};
+
+TEST(BatchedLoggerTest, TheWriterThreadWritesAQuietLineWithoutAFlushCall) {
+  SignallingBuffer buffer;
+  std::ostream out(&buffer);
+  Logger logger(out, kSlowWriter);
+  logger.info("quiet");
+  ASSERT_TRUE(buffer.wait_for_flush());
+  auto got = parse_lines(buffer.text());
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0]["msg"], "quiet");
 }
 
 }  // namespace

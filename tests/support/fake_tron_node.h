@@ -1,0 +1,394 @@
+// FakeTronNode: an in-memory chain::TronNode for unit tests of code above the chain port (pool
+// onboarding, the monitor, leases). Tests script it: accounts with balances, stake and
+// permissions, resources, chain parameters, the head block, what the next broadcast answers, and
+// failures (the next call, or every call while the chain is "down"). Broadcasts are recorded and
+// checked against the owner account's permissions like a node's SIGERROR check; mine() puts the
+// accepted ones in a block and applies the few contracts tests need (permission updates, Stake 2.0
+// freeze/unfreeze/delegate/undelegate). Thread-safe. Not a chain: for real rules use tron-devnet.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "chain/permission.h"
+#include "chain/tron_node.h"
+#include "common/hash.h"
+
+namespace relay::testing {
+
+// java-tron's default operations for a new account's "active" permission (PROTOCOL.md §3.1): it
+// does not include DelegateResource/UnDelegateResource (56..63 are clear).
+inline common::Bytes default_active_operations() {
+  common::Bytes ops(chain::kOperationsSize, 0);
+  const uint8_t head[] = {0x7f, 0xff, 0x1f, 0xc0, 0x03, 0x3e};
+  std::copy(std::begin(head), std::end(head), ops.begin());
+  return ops;
+}
+
+// An account as getaccount shows a fresh one: default permissions (owner and "active" id 2 with
+// its own key), the given balance and energy stake.
+inline chain::AccountInfo make_account(const common::Address& address, int64_t balance_sun,
+                                       int64_t frozen_energy_sun = 0) {
+  chain::AccountInfo account;
+  account.address = address;
+  account.balance_sun = balance_sun;
+  account.frozen_energy_sun = frozen_energy_sun;
+  account.permissions =
+      chain::AccountPermissions::defaults_for(address, default_active_operations());
+  return account;
+}
+
+// An active permission as the chain stores it (id set by the caller's position).
+inline protocol::Permission make_active(
+    const std::string& name, int64_t threshold,
+    const std::vector<std::pair<common::Address, int64_t>>& keys, const std::set<int>& operations) {
+  protocol::Permission p;
+  p.set_type(protocol::Permission::Active);
+  p.set_permission_name(name);
+  p.set_threshold(threshold);
+  auto ops = chain::operations_bitmap(operations);
+  p.set_operations(std::string(common::as_chars(*ops)));
+  for (const auto& [address, weight] : keys) {
+    auto* key = p.add_keys();
+    key->set_address(address.proto_bytes());
+    key->set_weight(weight);
+  }
+  return p;
+}
+
+class FakeTronNode final : public chain::TronNode {
+ public:
+  FakeTronNode() { set_head(1000, 1'700'000'000'000); }
+
+  // --- scripting -----------------------------------------------------------------------------
+  void set_head(int64_t number, int64_t timestamp_ms) {
+    std::lock_guard lock(mutex_);
+    head_.number = number;
+    head_.timestamp_ms = timestamp_ms;
+    head_.id = block_id(number);
+  }
+  chain::BlockRef head() {
+    std::lock_guard lock(mutex_);
+    return head_;
+  }
+  // Adds or replaces an account; actives get their positional ids.
+  void put_account(chain::AccountInfo account) {
+    std::lock_guard lock(mutex_);
+    renumber(account.permissions);
+    accounts_[account.address] = std::move(account);
+  }
+  void remove_account(const common::Address& address) {
+    std::lock_guard lock(mutex_);
+    accounts_.erase(address);
+  }
+  std::optional<chain::AccountInfo> get_account(const common::Address& address) {
+    std::lock_guard lock(mutex_);
+    auto it = accounts_.find(address);
+    if (it == accounts_.end()) return std::nullopt;
+    return it->second;
+  }
+  template <typename F>
+  void update_account(const common::Address& address, F&& change) {
+    std::lock_guard lock(mutex_);
+    auto& account = accounts_.at(address);
+    change(account);
+    renumber(account.permissions);
+  }
+  void set_balance(const common::Address& address, int64_t balance_sun) {
+    update_account(address, [&](chain::AccountInfo& a) { a.balance_sun = balance_sun; });
+  }
+  void set_actives(const common::Address& address, std::vector<protocol::Permission> actives) {
+    update_account(address,
+                   [&](chain::AccountInfo& a) { a.permissions.actives = std::move(actives); });
+  }
+  void set_resources(const common::Address& address, chain::AccountResources resources) {
+    std::lock_guard lock(mutex_);
+    resources_[address] = resources;
+  }
+  // getcandelegatedmaxsize; when not set, the account's frozen energy.
+  void set_delegatable(const common::Address& address, int64_t sun) {
+    std::lock_guard lock(mutex_);
+    delegatable_[address] = sun;
+  }
+  void set_parameter(const std::string& key, int64_t value) {
+    std::lock_guard lock(mutex_);
+    params_.values[key] = value;
+  }
+  void set_transaction_info(chain::TransactionInfo info) {
+    std::lock_guard lock(mutex_);
+    infos_[info.txid] = std::move(info);
+  }
+  // The answer of the next broadcast, instead of the built-in checks.
+  void script_broadcast(chain::BroadcastResult result) {
+    std::lock_guard lock(mutex_);
+    scripted_broadcasts_.push_back(std::move(result));
+  }
+  // The next call of any method fails with `error`.
+  void fail_next(common::Error error) {
+    std::lock_guard lock(mutex_);
+    fail_next_ = std::move(error);
+  }
+  // The next call of `method` ("account", "broadcast", … as named in calls()) fails with `error`.
+  void fail_next(const std::string& method, common::Error error) {
+    std::lock_guard lock(mutex_);
+    fail_method_[method] = std::move(error);
+  }
+  // Every call fails while set (the chain is down).
+  void set_down(std::optional<common::Error> error) {
+    std::lock_guard lock(mutex_);
+    down_ = std::move(error);
+  }
+
+  // --- observing -----------------------------------------------------------------------------
+  std::vector<chain::Transaction> broadcasts() {
+    std::lock_guard lock(mutex_);
+    return broadcasts_;
+  }
+  int calls(const std::string& method) {
+    std::lock_guard lock(mutex_);
+    return calls_[method];
+  }
+
+  // Puts every accepted, not yet mined broadcast in a new block (head + 1, +3 s) and applies it.
+  void mine() {
+    std::lock_guard lock(mutex_);
+    head_.number += 1;
+    head_.timestamp_ms += 3000;
+    head_.id = block_id(head_.number);
+    for (const auto& tx : pending_) {
+      chain::TransactionInfo info;
+      info.txid = tx.txid();
+      info.block_number = head_.number;
+      info.block_timestamp_ms = head_.timestamp_ms;
+      apply(tx, info);
+      infos_[tx.txid()] = info;
+    }
+    pending_.clear();
+  }
+
+  // --- chain::TronNode -------------------------------------------------------------------------
+  common::Result<chain::BlockRef> now_block(chain::ReadFrom = chain::ReadFrom::kHead) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("now_block")) return *e;
+    return head_;
+  }
+  common::Result<std::optional<chain::AccountInfo>> account(
+      const common::Address& address, chain::ReadFrom = chain::ReadFrom::kHead) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("account")) return *e;
+    auto it = accounts_.find(address);
+    if (it == accounts_.end()) return std::optional<chain::AccountInfo>();
+    return std::optional<chain::AccountInfo>(it->second);
+  }
+  common::Result<chain::AccountResources> account_resources(
+      const common::Address& address) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("account_resources")) return *e;
+    auto it = resources_.find(address);
+    return it == resources_.end() ? chain::AccountResources{} : it->second;
+  }
+  common::Result<chain::ChainParameters> chain_parameters() override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("chain_parameters")) return *e;
+    return params_;
+  }
+  common::Result<int64_t> can_delegate_max_sun(const common::Address& owner,
+                                               chain::Resource resource) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("can_delegate_max_sun")) return *e;
+    if (resource != protocol::ENERGY) return int64_t{0};
+    if (auto it = delegatable_.find(owner); it != delegatable_.end()) return it->second;
+    auto account = accounts_.find(owner);
+    return account == accounts_.end() ? int64_t{0} : account->second.frozen_energy_sun;
+  }
+  common::Result<std::vector<chain::DelegatedResource>> delegated_resources(
+      const common::Address&, const common::Address&,
+      chain::ReadFrom = chain::ReadFrom::kHead) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("delegated_resources")) return *e;
+    return std::vector<chain::DelegatedResource>{};
+  }
+  common::Result<chain::DelegationIndex> delegation_index(
+      const common::Address&, chain::ReadFrom = chain::ReadFrom::kHead) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("delegation_index")) return *e;
+    return chain::DelegationIndex{};
+  }
+  common::Result<chain::BroadcastResult> broadcast(common::ByteView signed_transaction) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("broadcast")) return *e;
+    auto tx = chain::Transaction::decode_signed(signed_transaction);
+    if (!tx.ok()) return refusal("OTHER_ERROR", tx.error().message, common::Hash32{});
+    if (!scripted_broadcasts_.empty()) {
+      auto result = scripted_broadcasts_.front();
+      scripted_broadcasts_.pop_front();
+      result.txid = tx->txid();
+      if (result.accepted) record(*tx);
+      return result;
+    }
+    for (const auto& seen : broadcasts_) {
+      if (seen.txid() == tx->txid()) {
+        return chain::BroadcastResult{.accepted = true,
+                                      .duplicate = true,
+                                      .code = "DUP_TRANSACTION_ERROR",
+                                      .message = "dup trans",
+                                      .txid = tx->txid()};
+      }
+    }
+    if (tx->raw().expiration() <= head_.timestamp_ms) {
+      return refusal("TRANSACTION_EXPIRATION_ERROR", "Transaction expired", tx->txid());
+    }
+    auto owner = accounts_.find(tx->owner());
+    if (owner == accounts_.end()) {
+      return refusal("CONTRACT_VALIDATE_ERROR", "Account[" + tx->owner().to_hex() + "] not exists",
+                     tx->txid());
+    }
+    auto signature = chain::check_permission(owner->second.permissions, *tx,
+                                             static_cast<int>(params_.total_sign_num()));
+    if (!signature.ok()) {
+      return refusal("SIGERROR", "Validate signature error: " + signature.error().message,
+                     tx->txid());
+    }
+    record(*tx);
+    return chain::BroadcastResult{
+        .accepted = true, .duplicate = false, .code = "SUCCESS", .message = "", .txid = tx->txid()};
+  }
+  common::Result<std::optional<chain::TransactionInfo>> transaction_info(
+      const common::Hash32& txid, chain::ReadFrom = chain::ReadFrom::kHead) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("transaction_info")) return *e;
+    auto it = infos_.find(txid);
+    if (it == infos_.end()) return std::optional<chain::TransactionInfo>();
+    return std::optional<chain::TransactionInfo>(it->second);
+  }
+  common::Result<chain::EnergyEstimate> estimate_energy(const common::Address&,
+                                                        const common::Address&,
+                                                        common::ByteView) override {
+    std::lock_guard lock(mutex_);
+    if (auto e = failure("estimate_energy")) return *e;
+    return chain::EnergyEstimate{.success = true, .energy_used = 64'285, .message = ""};
+  }
+
+ private:
+  // A block id starts with the block number, big-endian (what TaposRef::from_block checks).
+  static common::Hash32 block_id(int64_t number) {
+    std::string seed = "block-" + std::to_string(number);
+    common::Hash32 id = common::sha256(common::as_bytes(seed));
+    for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(number >> (8 * (7 - i)));
+    return id;
+  }
+  static void renumber(chain::AccountPermissions& permissions) {
+    permissions.owner.set_id(0);
+    if (permissions.witness) permissions.witness->set_id(1);
+    for (size_t i = 0; i < permissions.actives.size(); ++i) {
+      permissions.actives[i].set_id(static_cast<int32_t>(i + 2));
+    }
+  }
+  static chain::BroadcastResult refusal(std::string code, std::string message,
+                                        const common::Hash32& txid) {
+    return chain::BroadcastResult{.accepted = false,
+                                  .duplicate = false,
+                                  .code = std::move(code),
+                                  .message = std::move(message),
+                                  .txid = txid};
+  }
+  std::optional<common::Error> failure(const std::string& method) {
+    ++calls_[method];
+    if (down_) return down_;
+    if (auto it = fail_method_.find(method); it != fail_method_.end()) {
+      auto out = std::move(it->second);
+      fail_method_.erase(it);
+      return out;
+    }
+    if (fail_next_) {
+      auto out = std::move(fail_next_);
+      fail_next_.reset();
+      return out;
+    }
+    return std::nullopt;
+  }
+  void record(const chain::Transaction& tx) {
+    broadcasts_.push_back(tx);
+    pending_.push_back(tx);
+  }
+  void apply(const chain::Transaction& tx, chain::TransactionInfo& info) {
+    auto it = accounts_.find(tx.owner());
+    if (it == accounts_.end()) {
+      info.failed = true;
+      info.message = "owner does not exist";
+      return;
+    }
+    chain::AccountInfo& a = it->second;
+    using protocol::Transaction_Contract;
+    switch (tx.contract_type()) {
+      case Transaction_Contract::AccountPermissionUpdateContract: {
+        const auto& c = *tx.parameter_as<protocol::AccountPermissionUpdateContract>();
+        int64_t fee = params_.update_account_permission_fee();
+        if (a.balance_sun < fee) {
+          info.failed = true;
+          info.message = "balance is not sufficient";
+          return;
+        }
+        a.balance_sun -= fee;
+        info.fee_sun = fee;
+        a.permissions.owner = c.owner();
+        if (c.has_witness()) {
+          a.permissions.witness = c.witness();
+        } else {
+          a.permissions.witness.reset();
+        }
+        a.permissions.actives.assign(c.actives().begin(), c.actives().end());
+        renumber(a.permissions);
+        break;
+      }
+      case Transaction_Contract::FreezeBalanceV2Contract: {
+        int64_t amount = tx.parameter_as<protocol::FreezeBalanceV2Contract>()->frozen_balance();
+        a.balance_sun -= amount;
+        a.frozen_energy_sun += amount;
+        break;
+      }
+      case Transaction_Contract::UnfreezeBalanceV2Contract: {
+        int64_t amount = tx.parameter_as<protocol::UnfreezeBalanceV2Contract>()->unfreeze_balance();
+        a.frozen_energy_sun -= amount;
+        a.unfreezing_sun += amount;
+        break;
+      }
+      case Transaction_Contract::DelegateResourceContract: {
+        int64_t amount = tx.parameter_as<protocol::DelegateResourceContract>()->balance();
+        a.frozen_energy_sun -= amount;
+        a.delegated_energy_sun += amount;
+        break;
+      }
+      case Transaction_Contract::UnDelegateResourceContract: {
+        int64_t amount = tx.parameter_as<protocol::UnDelegateResourceContract>()->balance();
+        a.frozen_energy_sun += amount;
+        a.delegated_energy_sun -= amount;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  std::mutex mutex_;
+  chain::BlockRef head_;
+  std::map<common::Address, chain::AccountInfo> accounts_;
+  std::map<common::Address, chain::AccountResources> resources_;
+  std::map<common::Address, int64_t> delegatable_;
+  chain::ChainParameters params_;
+  std::map<common::Hash32, chain::TransactionInfo> infos_;
+  std::deque<chain::BroadcastResult> scripted_broadcasts_;
+  std::vector<chain::Transaction> broadcasts_;
+  std::vector<chain::Transaction> pending_;
+  std::map<std::string, int> calls_;
+  std::optional<common::Error> fail_next_;
+  std::map<std::string, common::Error> fail_method_;
+  std::optional<common::Error> down_;
+};
+
+}  // namespace relay::testing
