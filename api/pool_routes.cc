@@ -1,5 +1,6 @@
 #include "api/pool_routes.h"
 
+#include <memory>
 #include <string>
 
 #include "chain/transaction.h"
@@ -99,12 +100,12 @@ class PoolRoutes {
   PoolRoutes(energy::PoolService& pools, energy::PoolRepository& store)
       : pools_(pools), store_(store) {}
 
-  void register_on(RouteRegistrar& routes) {
-    auto scoped = [this](bool takes_body, Result<HttpResponse> (PoolRoutes::*handler)(Call&)) {
+  void register_on(RouteRegistrar& routes, const std::shared_ptr<PoolRoutes>& self) {
+    auto scoped = [self](bool takes_body, Result<HttpResponse> (PoolRoutes::*handler)(Call&)) {
       return RouteSpec{.access = Access::kScope,
                        .scope = energy::Scope::kPools,
                        .takes_body = takes_body,
-                       .handler = [this, handler](Call& call) { return (this->*handler)(call); }};
+                       .handler = [self, handler](Call& call) { return (*self.*handler)(call); }};
     };
     routes.add("POST", "/v1/pools", scoped(true, &PoolRoutes::create));
     routes.add("GET", "/v1/pools", scoped(false, &PoolRoutes::list));
@@ -122,7 +123,7 @@ class PoolRoutes {
                RouteSpec{.access = Access::kScope,
                          .scope = energy::Scope::kOperator,
                          .takes_body = false,
-                         .handler = [this](Call& call) { return attention(call); }});
+                         .handler = [self](Call& call) { return self->attention(call); }});
   }
 
  private:
@@ -313,6 +314,13 @@ class PoolRoutes {
 };
 
 }  // namespace
+
+void add_pool_routes(RouteRegistrar& routes, energy::PoolService& pools,
+                     energy::PoolRepository& pool_store) {
+  // Each handler holds a share of the module, so it lives as long as the routes do.
+  auto module = std::make_shared<PoolRoutes>(pools, pool_store);
+  module->register_on(routes, module);
+}
 
 json::object pool_json(const energy::Pool& pool) {
   json::value permission_tx = nullptr;
