@@ -1,6 +1,7 @@
 #include "devnet/executor.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "chain/abi.h"
 #include "devnet/resources.h"
@@ -131,6 +132,37 @@ namespace {
 
 // ---- per-contract validation (java-tron's actuator validate steps) ----
 
+// Committee switches the actuators check before anything else (java-tron DynamicPropertiesStore).
+bool supports_unfreeze_delay(const ChainState& state) {
+  return state.params.unfreeze_delay_days() > 0;
+}
+bool supports_delegate_resource(const ChainState& state) {
+  return state.params.get("getAllowDelegateResource") == 1;
+}
+bool supports_max_delegate_lock_period(const ChainState& state) {
+  return state.params.max_delegate_lock_period() > 86'400 && supports_unfreeze_delay(state);
+}
+bool supports_cancel_all_unfreeze(const ChainState& state) {
+  return state.params.get("getAllowCancelAllUnfreezeV2") == 1 && supports_unfreeze_delay(state);
+}
+
+// The lock a new delegation gets, in 3-second slots: the requested period once the committee
+// raised the maximum, 3 days before that or when 0 is asked for.
+int64_t lock_period_slots(const ChainState& state, int64_t requested) {
+  constexpr int64_t kDefaultLockSlots = 86'400;
+  if (!supports_max_delegate_lock_period(state) || requested == 0) return kDefaultLockSlots;
+  return requested;
+}
+
+// Matured unfreezes: what WithdrawExpireUnfreeze (and the next UnfreezeBalanceV2) pays out.
+int64_t withdrawable(const Account& account, int64_t now_ms) {
+  int64_t total = 0;
+  for (const auto& entry : account.unfreezing) {
+    if (entry.amount > 0 && entry.expire_ms <= now_ms) total += entry.amount;
+  }
+  return total;
+}
+
 Status validate_transfer(const ChainState& state, const protocol::TransferContract& c) {
   Address owner = address_of(c.owner_address());
   Address to = address_of(c.to_address());
@@ -153,6 +185,9 @@ Status validate_transfer(const ChainState& state, const protocol::TransferContra
 }
 
 Status validate_freeze(const ChainState& state, const protocol::FreezeBalanceV2Contract& c) {
+  if (!supports_unfreeze_delay(state)) {
+    return invalid("Not support FreezeV2 transaction, need to be opened by the committee");
+  }
   Address owner = address_of(c.owner_address());
   const Account* account = state.find_account(owner);
   if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
@@ -170,6 +205,9 @@ Status validate_freeze(const ChainState& state, const protocol::FreezeBalanceV2C
 
 Status validate_unfreeze(const ChainState& state, const protocol::UnfreezeBalanceV2Contract& c,
                          int64_t now_ms) {
+  if (!supports_unfreeze_delay(state)) {
+    return invalid("Not support UnfreezeV2 transaction, need to be opened by the committee");
+  }
   Address owner = address_of(c.owner_address());
   const Account* account = state.find_account(owner);
   if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] does not exist");
@@ -193,8 +231,43 @@ Status validate_unfreeze(const ChainState& state, const protocol::UnfreezeBalanc
   return {};
 }
 
+Status validate_withdraw_expire_unfreeze(const ChainState& state,
+                                         const protocol::WithdrawExpireUnfreezeContract& c,
+                                         int64_t now_ms) {
+  if (!supports_unfreeze_delay(state)) {
+    return invalid(
+        "Not support WithdrawExpireUnfreeze transaction, need to be opened by the committee");
+  }
+  Address owner = address_of(c.owner_address());
+  const Account* account = state.find_account(owner);
+  if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
+  int64_t amount = withdrawable(*account, now_ms);
+  // The trailing space is java-tron's.
+  if (amount <= 0) return invalid("no unFreeze balance to withdraw ");
+  int64_t sum = 0;
+  if (__builtin_add_overflow(account->balance, amount, &sum)) return invalid("long overflow");
+  return {};
+}
+
+Status validate_cancel_all_unfreeze(const ChainState& state,
+                                    const protocol::CancelAllUnfreezeV2Contract& c) {
+  if (!supports_cancel_all_unfreeze(state)) {
+    return invalid(
+        "Not support CancelAllUnfreezeV2 transaction, need to be opened by the committee");
+  }
+  Address owner = address_of(c.owner_address());
+  const Account* account = state.find_account(owner);
+  if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
+  if (account->unfreezing.empty()) return invalid("No unfreezeV2 list to cancel");
+  return {};
+}
+
 Status validate_delegate(const ChainState& state, const protocol::DelegateResourceContract& c,
-                         int64_t now_ms) {
+                         int64_t now_ms, ValidateFor caller) {
+  if (!supports_delegate_resource(state)) return invalid("No support for resource delegate");
+  if (!supports_unfreeze_delay(state)) {
+    return invalid("Not support Delegate resource transaction, need to be opened by the committee");
+  }
   Address owner = address_of(c.owner_address());
   const Account* account = state.find_account(owner);
   if (account == nullptr) return invalid("Account[" + hex_of(owner) + "] not exists");
@@ -204,8 +277,10 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
   if (c.resource() != protocol::BANDWIDTH && !energy) {
     return invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]");
   }
-  int64_t max = can_delegate_max(state, *account, c.resource(), now_ms);
-  if (c.balance() > max) {
+  int64_t extra_net_bytes = !energy && caller == ValidateFor::kBuilder
+                                ? delegate_bandwidth_estimate(state, account->frozen_bandwidth)
+                                : 0;
+  if (c.balance() > delegatable_stake(state, *account, c.resource(), now_ms, extra_net_bytes)) {
     return invalid(
         energy
             ? "delegateBalance must be less than or equal to available FreezeEnergyV2 balance"
@@ -216,8 +291,7 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
   if (receiver == owner) return invalid("receiverAddress must not be the same as ownerAddress");
   const Account* to = state.find_account(receiver);
   if (to == nullptr) return invalid("Account[" + hex_of(receiver) + "] not exists");
-  if (to->is_contract) return invalid("Do not allow delegate resources to contract addresses");
-  if (c.lock()) {
+  if (c.lock() && supports_max_delegate_lock_period(state)) {
     int64_t max_period = state.params.max_delegate_lock_period();
     if (c.lock_period() < 0 || c.lock_period() > max_period) {
       return invalid(
@@ -226,10 +300,10 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
     }
     auto it = state.delegations.find(DelegationKey{owner, receiver, true});
     if (it != state.delegations.end()) {
-      int64_t period = c.lock_period() == 0 ? 86'400 : c.lock_period();
+      int64_t period = lock_period_slots(state, c.lock_period());
       int64_t expire = energy ? it->second.energy_expire_ms : it->second.bandwidth_expire_ms;
       int64_t remaining = expire - now_ms;
-      if (remaining > period * kBlockIntervalMs) {
+      if (period * kBlockIntervalMs < remaining) {
         std::string name = energy ? "ENERGY" : "BANDWIDTH";
         return invalid("The lock period for " + name +
                        " this time cannot be less than the remaining time[" +
@@ -237,10 +311,12 @@ Status validate_delegate(const ChainState& state, const protocol::DelegateResour
       }
     }
   }
+  if (to->is_contract) return invalid("Do not allow delegate resources to contract addresses");
   return {};
 }
 
-// Stake the owner may take back from `receiver` now: the unlocked record plus an expired lock.
+// Stake the owner may take back from `receiver` now: the unlocked record plus a lock that ended
+// strictly before now.
 int64_t undelegatable(const ChainState& state, const Address& owner, const Address& receiver,
                       bool energy, int64_t now_ms) {
   int64_t total = 0;
@@ -249,27 +325,32 @@ int64_t undelegatable(const ChainState& state, const Address& owner, const Addre
     if (it == state.delegations.end()) continue;
     int64_t amount = energy ? it->second.energy : it->second.bandwidth;
     int64_t expire = energy ? it->second.energy_expire_ms : it->second.bandwidth_expire_ms;
-    if (!locked || expire <= now_ms) total += amount;
+    if (!locked || expire < now_ms) total += amount;
   }
   return total;
 }
 
 Status validate_undelegate(const ChainState& state, const protocol::UnDelegateResourceContract& c,
                            int64_t now_ms) {
+  if (!supports_delegate_resource(state)) return invalid("No support for resource delegate");
+  if (!supports_unfreeze_delay(state)) {
+    return invalid(
+        "Not support unDelegate resource transaction, need to be opened by the committee");
+  }
   Address owner = address_of(c.owner_address());
   if (state.find_account(owner) == nullptr)
     return invalid("Account[" + hex_of(owner) + "] does not exist");
   if (c.receiver_address().empty()) return invalid("Invalid receiverAddress");
   Address receiver = address_of(c.receiver_address());
   if (receiver == owner) return invalid("receiverAddress must not be the same as ownerAddress");
-  bool energy = c.resource() == protocol::ENERGY;
-  if (c.resource() != protocol::BANDWIDTH && !energy) {
-    return invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy]");
-  }
   bool any = state.delegations.contains(DelegationKey{owner, receiver, false}) ||
              state.delegations.contains(DelegationKey{owner, receiver, true});
   if (!any) return invalid("delegated Resource does not exist");
   if (c.balance() <= 0) return invalid("unDelegateBalance must be more than 0 TRX");
+  bool energy = c.resource() == protocol::ENERGY;
+  if (c.resource() != protocol::BANDWIDTH && !energy) {
+    return invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy]");
+  }
   int64_t available = undelegatable(state, owner, receiver, energy, now_ms);
   if (c.balance() > available) {
     return invalid(
@@ -283,6 +364,9 @@ Status validate_undelegate(const ChainState& state, const protocol::UnDelegateRe
 
 Status validate_permission_update(const ChainState& state,
                                   const protocol::AccountPermissionUpdateContract& c) {
+  if (state.params.get("getAllowMultiSign") != 1) {
+    return invalid("multi sign is not allowed, need to be opened by the committee");
+  }
   Address owner = address_of(c.owner_address());
   if (state.find_account(owner) == nullptr) return invalid("ownerAddress account does not exist");
   int total_sign_num = static_cast<int>(state.params.total_sign_num());
@@ -317,9 +401,55 @@ Status validate_trigger(const ChainState& state, const protocol::TriggerSmartCon
   return {};
 }
 
+// ---- state changes shared by several actuators ----
+
+// Adds `delta` to the account's own FreezeV2 stake. The network weight moves by the change in
+// whole TRX of own plus lent-out stake, floored before and after, as java-tron counts it.
+void restake(ChainState& state, Account& account, bool energy, int64_t delta) {
+  int64_t& frozen = energy ? account.frozen_energy : account.frozen_bandwidth;
+  int64_t lent = energy ? account.delegated_energy : account.delegated_bandwidth;
+  int64_t before = (frozen + lent) / kSunPerTrx;
+  frozen += delta;
+  int64_t after = (frozen + lent) / kSunPerTrx;
+  (energy ? state.total_energy_weight : state.total_net_weight) += after - before;
+}
+
+// Pays matured unfreezes back to the balance and drops them; returns the amount.
+int64_t withdraw_matured(Account& account, int64_t now_ms) {
+  int64_t amount = withdrawable(account, now_ms);
+  std::erase_if(account.unfreezing, [&](const UnfreezeEntry& e) { return e.expire_ms <= now_ms; });
+  account.balance += amount;
+  return amount;
+}
+
+// java-tron DelegatedResourceStore.unLockExpireResource, run before every delegate and undelegate
+// between the pair: amounts whose lock ended strictly before now move into the unlocked record.
+void unlock_expired(ChainState& state, const Address& from, const Address& to, int64_t now_ms) {
+  auto locked = state.delegations.find(DelegationKey{from, to, true});
+  if (locked == state.delegations.end()) return;
+  Delegation& lock = locked->second;
+  if (lock.energy_expire_ms >= now_ms && lock.bandwidth_expire_ms >= now_ms) return;
+  Delegation moved;
+  if (lock.energy_expire_ms < now_ms) {
+    moved.energy = std::exchange(lock.energy, 0);
+    lock.energy_expire_ms = 0;
+  }
+  if (lock.bandwidth_expire_ms < now_ms) {
+    moved.bandwidth = std::exchange(lock.bandwidth, 0);
+    lock.bandwidth_expire_ms = 0;
+  }
+  if (lock.energy == 0 && lock.bandwidth == 0) state.delegations.erase(locked);
+  // An empty unlocked record is invisible to every query and check, so none is created.
+  if (moved.energy == 0 && moved.bandwidth == 0) return;
+  Delegation& unlocked = state.delegations[DelegationKey{from, to, false}];
+  unlocked.energy += moved.energy;
+  unlocked.bandwidth += moved.bandwidth;
+}
+
 }  // namespace
 
-Status validate_contract(const ChainState& state_, const Transaction& tx, int64_t now_ms) {
+Status validate_contract(const ChainState& state_, const Transaction& tx, int64_t now_ms,
+                         ValidateFor caller) {
   using protocol::Transaction_Contract;
   switch (tx.contract_type()) {
     case Transaction_Contract::TransferContract:
@@ -329,9 +459,15 @@ Status validate_contract(const ChainState& state_, const Transaction& tx, int64_
     case Transaction_Contract::UnfreezeBalanceV2Contract:
       return validate_unfreeze(state_, *tx.parameter_as<protocol::UnfreezeBalanceV2Contract>(),
                                now_ms);
+    case Transaction_Contract::WithdrawExpireUnfreezeContract:
+      return validate_withdraw_expire_unfreeze(
+          state_, *tx.parameter_as<protocol::WithdrawExpireUnfreezeContract>(), now_ms);
+    case Transaction_Contract::CancelAllUnfreezeV2Contract:
+      return validate_cancel_all_unfreeze(
+          state_, *tx.parameter_as<protocol::CancelAllUnfreezeV2Contract>());
     case Transaction_Contract::DelegateResourceContract:
       return validate_delegate(state_, *tx.parameter_as<protocol::DelegateResourceContract>(),
-                               now_ms);
+                               now_ms, caller);
     case Transaction_Contract::UnDelegateResourceContract:
       return validate_undelegate(state_, *tx.parameter_as<protocol::UnDelegateResourceContract>(),
                                  now_ms);
@@ -543,45 +679,47 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms,
     case Transaction_Contract::FreezeBalanceV2Contract: {
       const auto& c = *tx.parameter_as<protocol::FreezeBalanceV2Contract>();
       payer->balance -= c.frozen_balance();
-      if (c.resource() == protocol::ENERGY) {
-        payer->frozen_energy += c.frozen_balance();
-        state_.total_energy_weight += c.frozen_balance() / kSunPerTrx;
-      } else {
-        payer->frozen_bandwidth += c.frozen_balance();
-        state_.total_net_weight += c.frozen_balance() / kSunPerTrx;
-      }
+      restake(state_, *payer, c.resource() == protocol::ENERGY, c.frozen_balance());
       break;
     }
     case Transaction_Contract::UnfreezeBalanceV2Contract: {
       const auto& c = *tx.parameter_as<protocol::UnfreezeBalanceV2Contract>();
       // Matured unfreezes are withdrawn to the balance first, as java-tron does here.
-      for (auto it = payer->unfreezing.begin(); it != payer->unfreezing.end();) {
-        if (it->expire_ms <= now_ms) {
-          payer->balance += it->amount;
-          it = payer->unfreezing.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      bool energy = c.resource() == protocol::ENERGY;
-      (energy ? payer->frozen_energy : payer->frozen_bandwidth) -= c.unfreeze_balance();
-      (energy ? state_.total_energy_weight : state_.total_net_weight) -=
-          c.unfreeze_balance() / kSunPerTrx;
+      receipt.withdraw_expire_amount = withdraw_matured(*payer, now_ms);
+      restake(state_, *payer, c.resource() == protocol::ENERGY, -c.unfreeze_balance());
       payer->unfreezing.push_back(
           UnfreezeEntry{c.resource(), c.unfreeze_balance(),
                         now_ms + state_.params.unfreeze_delay_days() * kResourceWindowMs});
+      break;
+    }
+    case Transaction_Contract::WithdrawExpireUnfreezeContract:
+      receipt.withdraw_expire_amount = withdraw_matured(*payer, now_ms);
+      break;
+    case Transaction_Contract::CancelAllUnfreezeV2Contract: {
+      // Unfreezes still running go back into stake; matured ones are paid out.
+      std::vector<UnfreezeEntry> entries = std::exchange(payer->unfreezing, {});
+      for (const auto& entry : entries) {
+        bool energy = entry.resource == protocol::ENERGY;
+        if (entry.expire_ms > now_ms) {
+          restake(state_, *payer, energy, entry.amount);
+          (energy ? receipt.cancel_unfreeze_energy : receipt.cancel_unfreeze_bandwidth) +=
+              entry.amount;
+        } else {
+          receipt.withdraw_expire_amount += entry.amount;
+        }
+      }
+      payer->balance += receipt.withdraw_expire_amount;
       break;
     }
     case Transaction_Contract::DelegateResourceContract: {
       const auto& c = *tx.parameter_as<protocol::DelegateResourceContract>();
       Address receiver = address_of(c.receiver_address());
       Account* to = state_.find_account(receiver);
+      unlock_expired(state_, tx.owner(), receiver, now_ms);
+      state_.delegation_index[{tx.owner(), receiver}] = now_ms;
       Delegation& record = state_.delegations[DelegationKey{tx.owner(), receiver, c.lock()}];
-      int64_t expire = 0;
-      if (c.lock()) {
-        int64_t period = c.lock_period() == 0 ? 86'400 : c.lock_period();
-        expire = now_ms + period * kBlockIntervalMs;
-      }
+      int64_t expire =
+          c.lock() ? now_ms + lock_period_slots(state_, c.lock_period()) * kBlockIntervalMs : 0;
       if (c.resource() == protocol::ENERGY) {
         payer->frozen_energy -= c.balance();
         payer->delegated_energy += c.balance();
@@ -626,16 +764,16 @@ ApplyResult Executor::apply(const Transaction& tx, int64_t now_ms,
       }
       (energy ? payer->delegated_energy : payer->delegated_bandwidth) -= c.balance();
       (energy ? payer->frozen_energy : payer->frozen_bandwidth) += c.balance();
-      // Take from the unlocked record first, then from an expired lock.
-      int64_t left = c.balance();
-      for (bool locked : {false, true}) {
-        auto it = state_.delegations.find(DelegationKey{tx.owner(), receiver, locked});
-        if (it == state_.delegations.end() || left == 0) continue;
-        int64_t& amount = energy ? it->second.energy : it->second.bandwidth;
-        int64_t take = std::min(amount, left);
-        amount -= take;
-        left -= take;
-        if (it->second.energy == 0 && it->second.bandwidth == 0) state_.delegations.erase(it);
+      // Expired locks join the unlocked record, which then pays the whole amount (validated).
+      unlock_expired(state_, tx.owner(), receiver, now_ms);
+      auto unlocked = state_.delegations.find(DelegationKey{tx.owner(), receiver, false});
+      (energy ? unlocked->second.energy : unlocked->second.bandwidth) -= c.balance();
+      if (unlocked->second.energy == 0 && unlocked->second.bandwidth == 0) {
+        state_.delegations.erase(unlocked);
+      }
+      if (!state_.delegations.contains(DelegationKey{tx.owner(), receiver, true}) &&
+          !state_.delegations.contains(DelegationKey{tx.owner(), receiver, false})) {
+        state_.delegation_index.erase({tx.owner(), receiver});
       }
       break;
     }

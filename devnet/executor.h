@@ -41,10 +41,15 @@ class Executor {
   ChainState& state_;
 };
 
+// Who runs an actuator's validate step. java-tron's builder endpoints validate with
+// isTransactionCreate set, which makes a BANDWIDTH delegation keep back the bandwidth of the
+// delegation transaction itself (its bandwidth is not consumed yet).
+enum class ValidateFor { kBroadcast, kBuilder };
+
 // The actuator's validate step alone, as builder endpoints run it before returning a transaction.
 // The message is java-tron's ContractValidateException text.
 common::Status validate_contract(const ChainState& state, const chain::Transaction& tx,
-                                 int64_t now_ms);
+                                 int64_t now_ms, ValidateFor caller = ValidateFor::kBroadcast);
 
 // triggerconstantcontract / estimateenergy on the native USDT contract.
 ConstantCall call_constant(const ChainState& state, const common::Address& caller,

@@ -131,11 +131,6 @@ int main(int argc, char** argv) {
       auto parsed = relay::devnet::parse_genesis(text);
       if (!parsed.ok()) return fail("genesis " + genesis_path + ": " + parsed.error().message);
       genesis = *parsed;
-      relay::devnet::ChainParameters probe;
-      for (const auto& [key, value] : genesis.parameters) {
-        auto status = probe.set(key, value);
-        if (!status.ok()) return fail("genesis " + genesis_path + ": " + status.error().message);
-      }
     }
     node = std::make_unique<relay::devnet::Node>(genesis, clock, solidity_depth);
   }

@@ -1,7 +1,11 @@
 #include "devnet/node.h"
 
 #include <algorithm>
+#include <cassert>
+#include <optional>
+#include <set>
 
+#include "chain/tx_json.h"
 #include "common/hash.h"
 #include "common/json.h"
 
@@ -41,21 +45,109 @@ common::Hash32 block_id(const Block& block, const Address& witness) {
   return id;
 }
 
+namespace {
+
+common::Error bad_genesis(std::string message) {
+  return common::make_error("invalid_genesis", std::move(message));
+}
+
+// A misspelt key would silently fall back to a default; refuse it instead.
+common::Status check_keys(const boost::json::object& object,
+                          std::initializer_list<std::string_view> known, std::string_view where) {
+  for (const auto& member : object) {
+    if (member.key().starts_with("_")) continue;  // comments
+    if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
+      return bad_genesis("unknown key '" + std::string(member.key()) + "' in " +
+                         std::string(where));
+    }
+  }
+  return {};
+}
+
+// One permission as /wallet/getaccount prints it. The id, when given, must be the one the chain
+// assigns by position: a genesis that says otherwise was written with a wrong picture of the chain.
+Result<protocol::Permission> parse_permission(const boost::json::value& value,
+                                              protocol::Permission::PermissionType type, int32_t id,
+                                              int total_sign_num, const std::string& where) {
+  if (!value.is_object()) return bad_genesis(where + " must be an object");
+  boost::json::object json = value.as_object();
+  RELAY_TRY_STATUS(check_keys(
+      json, {"type", "id", "permission_name", "threshold", "operations", "keys"}, where));
+  for (auto it = json.begin(); it != json.end();) {
+    it = it->key().starts_with("_") ? json.erase(it) : it + 1;
+  }
+  if (const auto* given = json.if_contains("id")) {
+    auto number = common::json_int64(*given, "id");
+    if (!number.ok() || *number != id) {
+      return bad_genesis(where + ": id must be " + std::to_string(id) +
+                         " (the chain numbers permissions by position)");
+    }
+  }
+  // A readable alternative to the 32-byte bitmap: the contract type numbers it allows.
+  if (auto* operations = json.if_contains("operations"); operations && operations->is_array()) {
+    std::set<int> types;
+    for (const auto& item : operations->as_array()) {
+      auto number = common::json_int64(item, "operations");
+      if (!number.ok() || *number < 0 || *number > 255) {
+        return bad_genesis(where + ": operations must be contract type numbers 0..255");
+      }
+      types.insert(static_cast<int>(*number));
+    }
+    auto bitmap = chain::operations_bitmap(types);
+    if (!bitmap.ok()) return bad_genesis(where + ": " + bitmap.error().message);
+    *operations = common::to_hex(*bitmap);
+  }
+  protocol::Permission permission;
+  auto parsed = chain::message_from_json(json, &permission);
+  if (!parsed.ok()) return bad_genesis(where + ": " + parsed.error().message);
+  if (json.contains("type") && permission.type() != type) {
+    return bad_genesis(where + ": " + (type == protocol::Permission::Owner ? "owner" : "active") +
+                       " permission type is error");
+  }
+  permission.set_type(type);
+  permission.set_id(id);
+  auto valid = chain::validate_permission(permission, total_sign_num);
+  if (!valid.ok()) return bad_genesis(where + ": " + valid.error().message);
+  return permission;
+}
+
+// "owner_permission" and "active_permission" of one genesis account, or nullopt when it has
+// neither. A missing half takes java-tron's default for the account.
+Result<std::optional<chain::AccountPermissions>> parse_permissions(const boost::json::object& a,
+                                                                   const Address& address,
+                                                                   int total_sign_num) {
+  const auto* owner = a.if_contains("owner_permission");
+  const auto* actives = a.if_contains("active_permission");
+  if (owner == nullptr && actives == nullptr) return std::optional<chain::AccountPermissions>();
+  auto permissions = chain::AccountPermissions::defaults_for(address, default_active_operations());
+  std::string where = "account " + address.to_base58();
+  if (owner != nullptr) {
+    RELAY_ASSIGN_OR_RETURN(permissions.owner,
+                           parse_permission(*owner, protocol::Permission::Owner, 0, total_sign_num,
+                                            where + " owner_permission"));
+  }
+  if (actives != nullptr) {
+    if (!actives->is_array()) return bad_genesis(where + ": active_permission must be an array");
+    // AccountPermissionUpdate's bounds: at least one active permission, at most eight.
+    const auto& list = actives->as_array();
+    if (list.empty()) return bad_genesis(where + ": active permission is missed");
+    if (list.size() > 8) return bad_genesis(where + ": active permission is too many");
+    permissions.actives.clear();
+    for (size_t i = 0; i < list.size(); ++i) {
+      RELAY_ASSIGN_OR_RETURN(
+          auto active, parse_permission(list[i], protocol::Permission::Active,
+                                        static_cast<int32_t>(i + 2), total_sign_num,
+                                        where + " active_permission[" + std::to_string(i) + "]"));
+      permissions.actives.push_back(std::move(active));
+    }
+  }
+  return std::optional<chain::AccountPermissions>(std::move(permissions));
+}
+
+}  // namespace
+
 Result<Genesis> parse_genesis(std::string_view json_text) {
   RELAY_ASSIGN_OR_RETURN(auto json, common::parse_json_object(json_text));
-  // A misspelt key would silently fall back to a default; refuse it instead.
-  auto check_keys = [](const boost::json::object& object,
-                       std::initializer_list<std::string_view> known,
-                       std::string_view where) -> common::Status {
-    for (const auto& member : object) {
-      if (member.key().starts_with("_")) continue;  // comments
-      if (std::find(known.begin(), known.end(), member.key()) == known.end()) {
-        return common::make_error("invalid_genesis", "unknown key '" + std::string(member.key()) +
-                                                         "' in " + std::string(where));
-      }
-    }
-    return {};
-  };
   RELAY_TRY_STATUS(check_keys(json,
                               {"timestamp_ms", "accounts", "background_energy_weight_trx",
                                "background_net_weight_trx", "chain_parameters"},
@@ -68,21 +160,37 @@ Result<Genesis> parse_genesis(std::string_view json_text) {
   RELAY_ASSIGN_OR_RETURN(genesis.background_net_weight_trx,
                          common::json_get_int64_or(json, "background_net_weight_trx",
                                                    genesis.background_net_weight_trx));
+  // Parameters first: permissions are checked against the chain's getTotalSignNum.
+  ChainParameters params;
+  if (const auto* values = json.if_contains("chain_parameters")) {
+    if (!values->is_object()) return bad_genesis("chain_parameters must be an object");
+    for (const auto& member : values->as_object()) {
+      if (member.key().starts_with("_")) continue;
+      RELAY_ASSIGN_OR_RETURN(int64_t value, common::json_int64(member.value(), member.key()));
+      RELAY_TRY_STATUS(params.set(std::string(member.key()), value));
+      genesis.parameters.emplace_back(std::string(member.key()), value);
+    }
+  }
+  int total_sign_num = static_cast<int>(params.total_sign_num());
   if (const auto* accounts = json.if_contains("accounts")) {
-    if (!accounts->is_array())
-      return common::make_error("invalid_genesis", "accounts must be an array");
+    if (!accounts->is_array()) return bad_genesis("accounts must be an array");
     for (const auto& item : accounts->as_array()) {
-      if (!item.is_object())
-        return common::make_error("invalid_genesis", "each account must be an object");
+      if (!item.is_object()) return bad_genesis("each account must be an object");
       const auto& a = item.as_object();
-      RELAY_TRY_STATUS(check_keys(
-          a, {"address", "balance_sun", "frozen_energy_sun", "frozen_bandwidth_sun", "usdt"},
-          "an account"));
+      RELAY_TRY_STATUS(
+          check_keys(a,
+                     {"address", "balance_sun", "frozen_energy_sun", "frozen_bandwidth_sun", "usdt",
+                      "owner_permission", "active_permission"},
+                     "an account"));
       GenesisAccount account;
       RELAY_ASSIGN_OR_RETURN(std::string text, common::json_get_string(a, "address"));
       auto address = Address::parse(text);
-      if (!address.ok()) return common::make_error("invalid_genesis", address.error().message);
+      if (!address.ok()) return bad_genesis(address.error().message);
       account.address = *address;
+      auto duplicate = [&](const GenesisAccount& g) { return g.address == account.address; };
+      if (std::any_of(genesis.accounts.begin(), genesis.accounts.end(), duplicate)) {
+        return bad_genesis("account " + text + " is listed twice");
+      }
       RELAY_ASSIGN_OR_RETURN(account.balance_sun, common::json_get_int64_or(a, "balance_sun", 0));
       RELAY_ASSIGN_OR_RETURN(account.frozen_energy_sun,
                              common::json_get_int64_or(a, "frozen_energy_sun", 0));
@@ -91,17 +199,12 @@ Result<Genesis> parse_genesis(std::string_view json_text) {
       RELAY_ASSIGN_OR_RETURN(account.usdt, common::json_get_int64_or(a, "usdt", 0));
       if (account.balance_sun < 0 || account.frozen_energy_sun < 0 ||
           account.frozen_bandwidth_sun < 0 || account.usdt < 0) {
-        return common::make_error("invalid_genesis", "amounts must not be negative");
+        return bad_genesis("amounts must not be negative");
       }
+      RELAY_ASSIGN_OR_RETURN(auto permissions,
+                             parse_permissions(a, account.address, total_sign_num));
+      if (permissions) genesis.permissions[account.address] = std::move(*permissions);
       genesis.accounts.push_back(account);
-    }
-  }
-  if (const auto* params = json.if_contains("chain_parameters")) {
-    if (!params->is_object())
-      return common::make_error("invalid_genesis", "chain_parameters must be an object");
-    for (const auto& member : params->as_object()) {
-      RELAY_ASSIGN_OR_RETURN(int64_t value, common::json_int64(member.value(), member.key()));
-      genesis.parameters.emplace_back(std::string(member.key()), value);
     }
   }
   return genesis;
@@ -114,7 +217,8 @@ Node::Node(const Genesis& genesis, const common::Clock& clock, int64_t solidity_
     : Node(clock, solidity_depth) {
   for (const auto& [key, value] : genesis.parameters) {
     auto status = state_.params.set(key, value);
-    (void)status;  // parse_genesis callers validate keys through set() below
+    assert(status.ok() && "parse_genesis refuses unknown chain parameters");
+    (void)status;
   }
   state_.total_energy_weight = genesis.background_energy_weight_trx;
   state_.total_net_weight = genesis.background_net_weight_trx;
@@ -128,8 +232,11 @@ Node::Node(const Genesis& genesis, const common::Clock& clock, int64_t solidity_
     account.create_time_ms = start;
     account.frozen_energy = g.frozen_energy_sun;
     account.frozen_bandwidth = g.frozen_bandwidth_sun;
+    auto stored = genesis.permissions.find(g.address);
     account.permissions =
-        chain::AccountPermissions::defaults_for(g.address, default_active_operations());
+        stored != genesis.permissions.end()
+            ? stored->second
+            : chain::AccountPermissions::defaults_for(g.address, default_active_operations());
     state_.total_energy_weight += g.frozen_energy_sun / kSunPerTrx;
     state_.total_net_weight += g.frozen_bandwidth_sun / kSunPerTrx;
     if (g.usdt > 0) state_.usdt_balances[g.address] = g.usdt;

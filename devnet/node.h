@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -28,11 +29,21 @@ struct Genesis {
   int64_t background_energy_weight_trx = 16'000'000'000;
   int64_t background_net_weight_trx = 40'000'000'000;
   std::vector<std::pair<std::string, int64_t>> parameters;
+  // Stored permissions of genesis accounts that do not start with java-tron's defaults (owner and
+  // one "active", id 2, both with the account's own key). Ids as the chain assigns them: owner 0,
+  // actives 2, 3, … by position. Entries for addresses not in `accounts` are ignored.
+  std::map<common::Address, chain::AccountPermissions> permissions;
 };
 
+// The genesis file (devnet/README.md has the full description):
 // {"timestamp_ms"?,
-// "accounts":[{"address","balance_sun","frozen_energy_sun","frozen_bandwidth_sun", "usdt"}],
-// "background_energy_weight_trx"?, "background_net_weight_trx"?, "chain_parameters":{…}}
+//  "accounts":[{"address","balance_sun"?,"frozen_energy_sun"?,"frozen_bandwidth_sun"?,"usdt"?,
+//               "owner_permission"?:{…},"active_permission"?:[{…}, …]}],
+//  "background_energy_weight_trx"?, "background_net_weight_trx"?, "chain_parameters"?:{…}}
+// Permissions are written as /wallet/getaccount prints them ("type", "id", "permission_name",
+// "threshold", "operations" as 64 hex characters or a list of contract type numbers, "keys":
+// [{"address","weight"}]) and checked by java-tron's AccountPermissionUpdate rules. Keys starting
+// with "_" are comments; any other unknown key, bad value or bad permission is an error.
 common::Result<Genesis> parse_genesis(std::string_view json_text);
 
 class Node {

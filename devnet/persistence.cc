@@ -113,6 +113,12 @@ std::string Node::save_state() const {
                                        {"bandwidth_expire_ms", d.bandwidth_expire_ms}});
   }
   out["delegations"] = std::move(delegations);
+  json::array index;
+  for (const auto& [pair, timestamp] : state_.delegation_index) {
+    index.push_back(json::object{
+        {"from", pair.first.to_hex()}, {"to", pair.second.to_hex()}, {"timestamp_ms", timestamp}});
+  }
+  out["delegation_index"] = std::move(index);
 
   json::array usdt;
   for (const auto& [address, amount] : state_.usdt_balances) {
@@ -154,7 +160,10 @@ std::string Node::save_state() const {
                          {"failed", r.failed},
                          {"return_value", hex(r.return_value)},
                          {"logs", std::move(logs)},
-                         {"res_message", r.res_message}};
+                         {"res_message", r.res_message},
+                         {"withdraw_expire_amount", r.withdraw_expire_amount},
+                         {"cancel_unfreeze_bandwidth", r.cancel_unfreeze_bandwidth},
+                         {"cancel_unfreeze_energy", r.cancel_unfreeze_energy}};
     json::object tx{{"signed", hex(record.tx.encode_signed())},
                     {"receipt", std::move(receipt)},
                     {"block_time_ms", record.block_time_ms}};
@@ -239,6 +248,22 @@ Result<std::unique_ptr<Node>> Node::load_state(std::string_view json_text,
     RELAY_ASSIGN_OR_RETURN(d.bandwidth_expire_ms, common::json_get_int64(o, "bandwidth_expire_ms"));
     s.delegations[key] = d;
   }
+  if (const auto* index = in.if_contains("delegation_index")) {
+    if (!index->is_array())
+      return common::make_error("invalid_state", "delegation_index must be an array");
+    for (const auto& item : index->as_array()) {
+      if (!item.is_object())
+        return common::make_error("invalid_state", "delegation_index entry must be an object");
+      const auto& o = item.as_object();
+      RELAY_ASSIGN_OR_RETURN(Address from, address_from(o, "from"));
+      RELAY_ASSIGN_OR_RETURN(Address to, address_from(o, "to"));
+      RELAY_ASSIGN_OR_RETURN(int64_t timestamp, common::json_get_int64(o, "timestamp_ms"));
+      s.delegation_index[std::make_pair(from, to)] = timestamp;
+    }
+  } else {
+    // State files written before the index was kept: every pair with a record, in address order.
+    for (const auto& [key, record] : s.delegations) s.delegation_index[{key.from, key.to}] = 0;
+  }
 
   RELAY_ASSIGN_OR_RETURN(const json::array* usdt, array_of("usdt"));
   for (const auto& item : *usdt) {
@@ -286,6 +311,12 @@ Result<std::unique_ptr<Node>> Node::load_state(std::string_view json_text,
     RELAY_ASSIGN_OR_RETURN(std::string rv, common::json_get_string(ro, "return_value"));
     RELAY_ASSIGN_OR_RETURN(r.return_value, common::from_hex(rv));
     RELAY_ASSIGN_OR_RETURN(r.res_message, common::json_get_string(ro, "res_message"));
+    RELAY_ASSIGN_OR_RETURN(r.withdraw_expire_amount,
+                           common::json_get_int64_or(ro, "withdraw_expire_amount", 0));
+    RELAY_ASSIGN_OR_RETURN(r.cancel_unfreeze_bandwidth,
+                           common::json_get_int64_or(ro, "cancel_unfreeze_bandwidth", 0));
+    RELAY_ASSIGN_OR_RETURN(r.cancel_unfreeze_energy,
+                           common::json_get_int64_or(ro, "cancel_unfreeze_energy", 0));
     for (const auto& l : ro.at("logs").as_array()) {
       const auto& lo = l.as_object();
       LogEntry log;

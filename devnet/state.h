@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chain/permission.h"
@@ -101,6 +102,10 @@ struct Receipt {
   common::Bytes return_value;      // contractResult[0]
   std::vector<LogEntry> logs;
   std::string res_message;
+  int64_t withdraw_expire_amount = 0;  // matured unfreezes paid back to the balance
+  // CancelAllUnfreezeV2: what went back into stake, per resource.
+  int64_t cancel_unfreeze_bandwidth = 0;
+  int64_t cancel_unfreeze_energy = 0;
 };
 
 struct TxRecord {
@@ -114,6 +119,9 @@ struct ChainState {
   ChainParameters params;
   std::map<common::Address, Account> accounts;
   std::map<DelegationKey, Delegation> delegations;
+  // java-tron's DelegatedResourceAccountIndex (v2): (from, to) → time of the latest delegation
+  // between them, kept while either record exists; getdelegatedresourceaccountindexv2 sorts by it.
+  std::map<std::pair<common::Address, common::Address>, int64_t> delegation_index;
   std::map<common::Address, int64_t> usdt_balances;
   // Whole TRX staked for each resource, including the background stake of the rest of the network
   // that makes the energy-per-TRX ratio look like mainnet's.

@@ -178,7 +178,7 @@ json::object permission_json(const protocol::Permission& p, bool visible) {
   if (p.type() != protocol::Permission::Owner)
     out["type"] = protocol::Permission_PermissionType_Name(p.type());
   if (p.id() != 0) out["id"] = p.id();
-  out["permission_name"] = p.permission_name();
+  if (!p.permission_name().empty()) out["permission_name"] = p.permission_name();
   out["threshold"] = p.threshold();
   if (!p.operations().empty()) out["operations"] = hex(common::as_bytes(p.operations()));
   json::array keys;
@@ -289,6 +289,19 @@ json::object receipt_info_json(const TxRecord& record) {
   if (r.failed) {
     out["result"] = "FAILED";
     out["resMessage"] = hex(common::as_bytes(r.res_message));
+  }
+  put_nonzero(out, "withdraw_expire_amount", r.withdraw_expire_amount);
+  if (record.tx.contract_type() == protocol::Transaction_Contract::CancelAllUnfreezeV2Contract) {
+    // map<string, int64> prints as key/value entries, every resource present, zeros included. The
+    // order is what java-tron's HashMap of the three names iterates in (computed, not observed).
+    json::array amounts;
+    for (const auto& [name, amount] :
+         {std::pair<const char*, int64_t>{"ENERGY", r.cancel_unfreeze_energy},
+          {"TRON_POWER", 0},
+          {"BANDWIDTH", r.cancel_unfreeze_bandwidth}}) {
+      amounts.push_back(json::object{{"key", name}, {"value", amount}});
+    }
+    out["cancel_unfreezeV2_amount"] = std::move(amounts);
   }
   return out;
 }
@@ -473,6 +486,24 @@ chain::TxHeader builder_header(const Node& node, const json::object& params) {
     if (value.ok()) header.permission_id = static_cast<int32_t>(*value);
   }
   return header;
+}
+
+// The one Contract of an unsigned transaction under `header`, for the contracts chain/ has no
+// builder for because tronrelay never creates them (an operator unstakes with a wallet).
+Result<Transaction> wrap_contract(const chain::TxHeader& header, chain::ContractType type,
+                                  const google::protobuf::Message& parameter) {
+  protocol::Transaction_raw raw;
+  raw.set_ref_block_bytes(
+      std::string(header.tapos.ref_block_bytes.begin(), header.tapos.ref_block_bytes.end()));
+  raw.set_ref_block_hash(
+      std::string(header.tapos.ref_block_hash.begin(), header.tapos.ref_block_hash.end()));
+  raw.set_expiration(header.expiration_ms);
+  raw.set_timestamp(header.timestamp_ms);
+  auto* contract = raw.add_contract();
+  contract->set_type(type);
+  contract->set_permission_id(header.permission_id);
+  contract->mutable_parameter()->PackFrom(parameter);
+  return Transaction::from_raw(raw);
 }
 
 Result<chain::Resource> resource_param(const json::object& params) {
@@ -750,22 +781,19 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     auto account = address_param(params, "value");
     if (!account.ok()) return json_response(json::object{});
     return json_response(node_.read([&](const ChainState& s) -> json::value {
-      std::vector<Address> from_accounts, to_accounts;
-      for (const auto& [key, record] : s.delegations) {
-        if (key.to == *account && std::find(from_accounts.begin(), from_accounts.end(), key.from) ==
-                                      from_accounts.end()) {
-          from_accounts.push_back(key.from);
-        }
-        if (key.from == *account &&
-            std::find(to_accounts.begin(), to_accounts.end(), key.to) == to_accounts.end()) {
-          to_accounts.push_back(key.to);
-        }
+      // java-tron builds the index for any address, so even one that never delegated gets
+      // {"account": …}; each list is ordered by the time of the latest delegation.
+      std::vector<std::pair<int64_t, Address>> from_accounts, to_accounts;
+      for (const auto& [pair, timestamp] : s.delegation_index) {
+        if (pair.second == *account) from_accounts.emplace_back(timestamp, pair.first);
+        if (pair.first == *account) to_accounts.emplace_back(timestamp, pair.second);
       }
-      if (from_accounts.empty() && to_accounts.empty()) return json::object{};
       json::object out{{"account", address_text(*account, visible)}};
-      auto list = [&](const std::vector<Address>& v) {
+      auto list = [&](std::vector<std::pair<int64_t, Address>> v) {
+        std::stable_sort(v.begin(), v.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
         json::array a;
-        for (const auto& x : v) a.push_back(json::string(address_text(x, visible)));
+        for (const auto& x : v) a.push_back(json::string(address_text(x.second, visible)));
         return a;
       };
       if (!from_accounts.empty()) out["fromAccounts"] = list(from_accounts);
@@ -959,6 +987,16 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
       tx = freeze
                ? chain::build_freeze_balance_v2(header, *owner, common::Sun(*amount), *resource)
                : chain::build_unfreeze_balance_v2(header, *owner, common::Sun(*amount), *resource);
+    } else if (endpoint == "withdrawexpireunfreeze") {
+      if (!owner.ok()) return bad_argument(owner.error().message);
+      protocol::WithdrawExpireUnfreezeContract c;
+      c.set_owner_address(owner->proto_bytes());
+      tx = wrap_contract(header, protocol::Transaction_Contract::WithdrawExpireUnfreezeContract, c);
+    } else if (endpoint == "cancelallunfreezev2") {
+      if (!owner.ok()) return bad_argument(owner.error().message);
+      protocol::CancelAllUnfreezeV2Contract c;
+      c.set_owner_address(owner->proto_bytes());
+      tx = wrap_contract(header, protocol::Transaction_Contract::CancelAllUnfreezeV2Contract, c);
     } else if (endpoint == "delegateresource" || endpoint == "undelegateresource") {
       auto receiver = address_param(params, "receiver_address");
       auto balance = common::json_get_int64(params, "balance");
@@ -1025,8 +1063,9 @@ HttpResponse WalletApi::handle(const HttpRequest& request) {
     }
     if (known) {
       if (!tx.ok()) return validate_error(tx.error().message);
-      auto valid = node_.read(
-          [&](const ChainState& s) { return validate_contract(s, *tx, s.head().timestamp_ms); });
+      auto valid = node_.read([&](const ChainState& s) {
+        return validate_contract(s, *tx, s.head().timestamp_ms, ValidateFor::kBuilder);
+      });
       if (!valid.ok()) return validate_error(valid.error().message);
       return json_response(chain::transaction_to_json(*tx, {.visible = visible}));
     }

@@ -1,8 +1,14 @@
 // The devnet's rules, one accepting and one rejecting case each, with java-tron's codes and texts.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
 #include "chain/builders.h"
 #include "chain/permission.h"
+#include "common/json.h"
 #include "devnet/node.h"
 #include "devnet/resources.h"
 #include "signer/signer.h"
@@ -17,6 +23,8 @@ using common::Sun;
 constexpr const char* kK1 = "0000000000000000000000000000000000000000000000000000000000000001";
 constexpr const char* kK2 = "1234567890123456789012345678901234567890123456789012345678901234";
 constexpr const char* kK3 = "279ff36d9bf9f305af3280034bb4187c6dd299bac6b26a3c20b999c7c0d50e6e";
+// The demo customer's key: SHA-256 of "tronrelay devnet demo customer" (devnet/demo-accounts.json).
+constexpr const char* kK4 = "2dc840d47b6c5f33704653740b95e6a1fdc1013f2fdd9a390a2b310ee7d249dd";
 
 // K1's energy stake: about 1.1 million energy at the mainnet-like network ratio.
 constexpr int64_t kStakeTrx = 100'000;
@@ -37,6 +45,16 @@ class DevnetTest : public ::testing::Test {
         {k1, 1'000'000 * kSunPerTrx, kStakeTrx * kSunPerTrx, 0, 1'000'000'000});
     genesis.accounts.push_back({k3, 10 * kSunPerTrx, 0, 0, 0});
     node = std::make_unique<Node>(genesis, clock);
+    clock.advance(std::chrono::seconds(3));
+    node->produce_block();
+  }
+
+  // Replaces the fixture's chain with one started from `genesis_json` (checked by parse_genesis).
+  void start_from(const std::string& genesis_json) {
+    auto genesis = parse_genesis(genesis_json);
+    ASSERT_TRUE(genesis.ok()) << genesis.error().message;
+    genesis->timestamp_ms = clock.now_ms();
+    node = std::make_unique<Node>(*genesis, clock);
     clock.advance(std::chrono::seconds(3));
     node->produce_block();
   }
@@ -545,6 +563,439 @@ TEST_F(DevnetTest, StateSurvivesSaveAndLoad) {
   auto loaded = Node::load_state(node->save_state(), clock);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   EXPECT_EQ((*loaded)->save_state(), node->save_state());
+}
+
+// ---- permission pools: onboarding as java-tron sees it ----
+
+// A customer (K4) that already uses an extra active permission: "ops", id 2, lets K3 send TRX.
+constexpr const char* kCustomerGenesis = R"({
+  "accounts": [
+    {"address": "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC", "balance_sun": 1000000000000},
+    {"address": "TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1", "balance_sun": 10000000},
+    {"address": "TKmC88stGsuiiFwBMxWZWDf3TaD7AEMoiJ", "balance_sun": 1000000000,
+     "frozen_energy_sun": 10000000000,
+     "active_permission": [{"type": "Active", "id": 2, "permission_name": "ops", "threshold": 1,
+       "operations": [1], "keys": [{"address": "TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1", "weight": 1}]}]}
+  ]
+})";
+
+std::string refusal_text(const ApplyResult& result) {
+  const auto* error = std::get_if<BroadcastError>(&result);
+  return error == nullptr ? "accepted" : error->code + ": " + error->message;
+}
+
+TEST_F(DevnetTest, PermissionPoolOnboardingKeepsExistingActivesAndAppendsTheRelayer) {
+  start_from(kCustomerGenesis);
+  Address customer = address_of_key(kK4);
+  const Account before = account(customer);
+  ASSERT_EQ(before.permissions.actives.size(), 1u);
+  const protocol::Permission ops = before.permissions.actives[0];
+  EXPECT_EQ(ops.id(), 2);
+  EXPECT_EQ(ops.permission_name(), "ops");
+
+  // Owner and every existing active, unchanged and in order, then the relayer's permission.
+  auto relayer =
+      *chain::PermissionBuilder::active("relayer").key(k2, 1).allow(57).allow(58).build();
+  int64_t fee =
+      node->read([](const ChainState& s) { return s.params.update_account_permission_fee(); });
+  EXPECT_EQ(fee, 100 * kSunPerTrx);
+  auto update = expect_ok(
+      send(chain::build_account_permission_update(header(), customer, before.permissions.owner,
+                                                  std::nullopt, {ops, relayer}),
+           kK4));
+  EXPECT_EQ(update.fee - update.net_fee, fee);  // burned on top of bandwidth
+  EXPECT_EQ(account(customer).balance, before.balance - update.fee);
+  const Account after = account(customer);
+  ASSERT_EQ(after.permissions.actives.size(), 2u);
+  EXPECT_EQ(after.permissions.actives[0].SerializeAsString(), ops.SerializeAsString());
+  EXPECT_EQ(after.permissions.actives[1].id(), 3);
+  EXPECT_EQ(after.permissions.actives[1].permission_name(), "relayer");
+
+  // The relayer key (no account of its own) delegates the customer's energy under id 3; the
+  // customer pays the bandwidth.
+  int64_t balance = account(customer).balance;
+  auto delegated =
+      expect_ok(send(chain::build_delegate_resource(header(3), customer, k1, Sun(100 * kSunPerTrx),
+                                                    protocol::ENERGY),
+                     kK2));
+  EXPECT_GT(delegated.net_usage + delegated.net_fee, 0);
+  EXPECT_EQ(account(customer).balance, balance - delegated.fee);
+  EXPECT_FALSE(exists(k2));
+  // A transfer is not among the relayer's operations.
+  EXPECT_EQ(refusal_text(send(chain::build_transfer(header(3), customer, k1, Sun(1)), kK2)),
+            "SIGERROR: Validate signature error: Permission denied");
+  expect_ok(send(chain::build_undelegate_resource(header(3), customer, k1, Sun(100 * kSunPerTrx),
+                                                  protocol::ENERGY),
+                 kK2));
+  // The earlier permission still works, for its own operations only.
+  expect_ok(send(chain::build_transfer(header(2), customer, k1, Sun(1)), kK3));
+  EXPECT_EQ(refusal_text(send(chain::build_delegate_resource(header(2), customer, k1,
+                                                             Sun(kSunPerTrx), protocol::ENERGY),
+                              kK3)),
+            "SIGERROR: Validate signature error: Permission denied");
+
+  // The customer revokes: the update replaces every active, so leaving the relayer out drops it.
+  expect_ok(send(chain::build_account_permission_update(
+                     header(), customer, before.permissions.owner, std::nullopt, {ops}),
+                 kK4));
+  ASSERT_EQ(account(customer).permissions.actives.size(), 1u);
+  EXPECT_EQ(refusal_text(send(chain::build_delegate_resource(header(3), customer, k1,
+                                                             Sun(kSunPerTrx), protocol::ENERGY),
+                              kK2)),
+            "SIGERROR: Validate signature error: permission isn't exit");
+  expect_ok(send(chain::build_transfer(header(2), customer, k1, Sun(1)), kK3));
+}
+
+// ---- genesis ----
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path);
+  EXPECT_TRUE(file.good()) << path;
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+TEST_F(DevnetTest, DemoGenesisSeedsEveryRoleOfDemoAccounts) {
+  const std::string dir = std::string(PROJECT_SOURCE_DIR) + "/devnet/";
+  auto roles = common::parse_json_object(read_text(dir + "demo-accounts.json"));
+  ASSERT_TRUE(roles.ok()) << roles.error().message;
+  std::map<std::string, Address> address;
+  std::map<std::string, std::string> key;
+  for (const char* role : {"pool", "customer", "wallet", "relayer"}) {
+    const auto& entry = roles->at(role).as_object();
+    key[role] = std::string(entry.at("private_key").as_string());
+    auto secret = signer::SecretKey::from_hex(key[role]);
+    ASSERT_TRUE(secret.ok()) << role;
+    address[role] = *signer::address_of(*secret);
+    EXPECT_EQ(address[role].to_base58(), entry.at("address").as_string()) << role;
+    EXPECT_EQ(address[role].to_hex(), entry.at("address_hex").as_string()) << role;
+  }
+  EXPECT_EQ(address["relayer"], k2);  // the key ./run up gives tronrelayd
+  EXPECT_EQ(std::set<Address>(
+                {address["pool"], address["customer"], address["wallet"], address["relayer"]})
+                .size(),
+            4u);
+
+  start_from(read_text(dir + "demo-genesis.json"));
+  const Account pool = account(address["pool"]);
+  EXPECT_GE(pool.frozen_energy, 100'000 * kSunPerTrx);
+  EXPECT_GT(pool.frozen_bandwidth, 0);
+  EXPECT_GT(pool.balance, 0);
+  const Account customer = account(address["customer"]);
+  EXPECT_GT(customer.frozen_energy, 0);
+  EXPECT_EQ(customer.permissions.actives.size(), 1u);  // java-tron's default "active" only
+  EXPECT_EQ(customer.permissions.actives[0].permission_name(), "active");
+  ASSERT_TRUE(exists(address["wallet"]));  // activated, with nothing but USDT
+  EXPECT_EQ(account(address["wallet"]).balance, 0);
+  EXPECT_GT(node->read([&](const ChainState& s) { return s.usdt_balances.at(address["wallet"]); }),
+            0);
+  EXPECT_GT(account(address["relayer"]).balance, 0);
+  EXPECT_LE(account(address["relayer"]).balance, 100 * kSunPerTrx);
+
+  // The customer can afford the onboarding update, and the relayer then lends its energy.
+  auto relayer = *chain::PermissionBuilder::active("relayer")
+                      .key(address["relayer"], 1)
+                      .allow(57)
+                      .allow(58)
+                      .build();
+  std::vector<protocol::Permission> actives = customer.permissions.actives;
+  actives.push_back(relayer);
+  expect_ok(
+      send(chain::build_account_permission_update(
+               header(), address["customer"], customer.permissions.owner, std::nullopt, actives),
+           key["customer"].c_str()));
+  expect_ok(send(chain::build_delegate_resource(header(3), address["customer"], address["wallet"],
+                                                Sun(1'000 * kSunPerTrx), protocol::ENERGY),
+                 key["relayer"].c_str()));
+  // The own pool lends too, and the wallet, still without TRX, sends USDT on borrowed energy and
+  // its free bandwidth.
+  expect_ok(send(chain::build_delegate_resource(header(), address["pool"], address["wallet"],
+                                                Sun(20'000 * kSunPerTrx), protocol::ENERGY),
+                 key["pool"].c_str()));
+  auto h = header();
+  h.fee_limit_sun = 30 * kSunPerTrx;
+  auto usdt = expect_ok(
+      send(chain::build_trc20_transfer(h, address["wallet"], usdt_address(), address["customer"],
+                                       chain::Uint256::from_u64(1'000'000)),
+           key["wallet"].c_str()));
+  EXPECT_EQ(usdt.contract_result, "SUCCESS");
+  EXPECT_EQ(usdt.fee, 0);
+  EXPECT_EQ(account(address["wallet"]).balance, 0);
+}
+
+TEST_F(DevnetTest, GenesisPermissionsAreStoredWithPositionalIds) {
+  start_from(R"({"accounts": [{"address": "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC",
+    "balance_sun": 1000000,
+    "owner_permission": {"permission_name": "boss", "threshold": 2, "keys": [
+      {"address": "TEDapYSVvAZ3aYH7w8N9tMEEFKaNKUD5Bp", "weight": 1},
+      {"address": "417e5f4552091a69125d5dfcb7b8c2659029395bdf", "weight": 1}]},
+    "active_permission": [
+      {"permission_name": "a", "threshold": 1, "operations": [1, 57],
+       "keys": [{"address": "TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1", "weight": 1}]},
+      {"type": "Active", "id": 3, "permission_name": "b", "threshold": 1,
+       "operations": "0000000000000006000000000000000000000000000000000000000000000000",
+       "keys": [{"address": "TEDapYSVvAZ3aYH7w8N9tMEEFKaNKUD5Bp", "weight": 1}]}]},
+    {"address": "TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1", "balance_sun": 1000000}]})");
+  const Account a = account(k1);
+  EXPECT_EQ(a.permissions.owner.permission_name(), "boss");
+  EXPECT_EQ(a.permissions.owner.threshold(), 2);
+  ASSERT_EQ(a.permissions.actives.size(), 2u);
+  EXPECT_EQ(a.permissions.actives[0].id(), 2);
+  EXPECT_EQ(a.permissions.actives[0].type(), protocol::Permission::Active);
+  EXPECT_EQ(
+      chain::operations_contract_types(common::as_bytes(a.permissions.actives[0].operations())),
+      (std::vector<int>{1, 57}));
+  EXPECT_EQ(a.permissions.actives[1].id(), 3);
+  EXPECT_EQ(
+      chain::operations_contract_types(common::as_bytes(a.permissions.actives[1].operations())),
+      (std::vector<int>{57, 58}));
+  // The stored permissions are what the chain checks: K1 alone no longer satisfies the owner.
+  expect_refused(send(chain::build_transfer(header(), k1, k3, Sun(1)), kK1), "SIGERROR",
+                 "Validate signature error: sig error");
+  expect_ok(send(chain::build_transfer(header(2), k1, k3, Sun(1)), kK3));
+  // An account without the fields keeps java-tron's defaults.
+  EXPECT_EQ(account(k3).permissions.actives.at(0).permission_name(), "active");
+  // And they survive a restart from saved state.
+  auto loaded = Node::load_state(node->save_state(), clock);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ((*loaded)->save_state(), node->save_state());
+}
+
+TEST_F(DevnetTest, GenesisRefusesBadPermissionsAndParameters) {
+  auto refused = [](const std::string& account_fields, const std::string& message,
+                    const std::string& extra = "") {
+    auto genesis =
+        parse_genesis(R"({"accounts": [{"address": "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC")" +
+                      account_fields + "}]" + extra + "}");
+    ASSERT_FALSE(genesis.ok()) << account_fields << extra;
+    EXPECT_NE(genesis.error().message.find(message), std::string::npos) << genesis.error().message;
+  };
+  const std::string key =
+      R"("keys": [{"address": "TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1", "weight": 1}])";
+  auto active = [&](const std::string& fields) {
+    return R"(, "active_permission": [{)" + fields + "}]";
+  };
+  refused(active(R"("threshold": 1, "operations": [1], "nickname": "x", )" + key),
+          "unknown key 'nickname'");
+  refused(active(R"("id": 3, "threshold": 1, "operations": [1], )" + key),
+          "id must be 2 (the chain numbers permissions by position)");
+  refused(active(R"("type": "Owner", "threshold": 1, "operations": [1], )" + key),
+          "active permission type is error");
+  refused(active(R"("threshold": 2, "operations": [1], )" + key),
+          "sum of all key's weight should not be less than threshold in permission Active");
+  refused(active(R"("threshold": 1, "operations": "0200", )" + key), "operations size must 32");
+  refused(active(R"("threshold": 1, "operations": [1, 300], )" + key),
+          "operations must be contract type numbers 0..255");
+  refused(active(R"("threshold": 1, "operations": [1, 200], )" + key),
+          "200 isn't a validate ContractType");
+  refused(active(R"("threshold": 1, "operations": [1], "keys": [])"),
+          "key's count should be greater than 0");
+  refused(R"(, "active_permission": [])", "active permission is missed");
+  refused(R"(, "owner_permission": {"threshold": 1, "operations": [1], )" + key + "}",
+          "Owner permission needn't operations");
+  refused(R"(, "owner_permission": {"threshold": 1, "keys": [
+            {"address": "TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1", "weight": 1},
+            {"address": "TEDapYSVvAZ3aYH7w8N9tMEEFKaNKUD5Bp", "weight": 1}]})",
+          "number of keys in permission should not be greater than 1",
+          R"(, "chain_parameters": {"getTotalSignNum": 1})");
+  refused("", "unknown chain parameter getNoSuchThing",
+          R"(, "chain_parameters": {"getNoSuchThing": 1})");
+  refused(R"(}, {"address": "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC")", "is listed twice");
+}
+
+// ---- unstaking: WithdrawExpireUnfreeze (56) and CancelAllUnfreezeV2 (59) ----
+
+// A one-day unfreeze delay keeps the tests' chains short (28,800 blocks a day).
+constexpr const char* kShortDelayGenesis = R"({
+  "accounts": [
+    {"address": "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC", "balance_sun": 1000000000,
+     "frozen_energy_sun": 10000000000, "frozen_bandwidth_sun": 1000000000}
+  ],
+  "chain_parameters": {"getUnfreezeDelayDays": 1}
+})";
+
+// Contracts with nothing but the owner, which chain/ has no builder for.
+template <typename Contract>
+Transaction owner_only(const chain::TxHeader& h, chain::ContractType type, const Address& owner) {
+  Contract c;
+  c.set_owner_address(owner.proto_bytes());
+  protocol::Transaction_raw raw;
+  raw.set_ref_block_bytes(
+      std::string(h.tapos.ref_block_bytes.begin(), h.tapos.ref_block_bytes.end()));
+  raw.set_ref_block_hash(std::string(h.tapos.ref_block_hash.begin(), h.tapos.ref_block_hash.end()));
+  raw.set_expiration(h.expiration_ms);
+  raw.set_timestamp(h.timestamp_ms);
+  auto* contract = raw.add_contract();
+  contract->set_type(type);
+  contract->set_permission_id(h.permission_id);
+  contract->mutable_parameter()->PackFrom(c);
+  return *Transaction::from_raw(raw);
+}
+
+TEST_F(DevnetTest, WithdrawExpireUnfreezeAfterTheUnfreezeDelay) {
+  start_from(kShortDelayGenesis);
+  auto withdraw = [&] {
+    return send(owner_only<protocol::WithdrawExpireUnfreezeContract>(
+                    header(), protocol::Transaction_Contract::WithdrawExpireUnfreezeContract, k1),
+                kK1);
+  };
+  expect_refused(withdraw(), "CONTRACT_VALIDATE_ERROR",
+                 "Contract validate error : no unFreeze balance to withdraw ");
+  int64_t weight = node->read([](const ChainState& s) { return s.total_energy_weight; });
+  expect_ok(
+      send(chain::build_unfreeze_balance_v2(header(), k1, Sun(100 * kSunPerTrx), protocol::ENERGY),
+           kK1));
+  EXPECT_EQ(node->read([](const ChainState& s) { return s.total_energy_weight; }), weight - 100);
+  node->advance_time(86'400 - 3);  // one block short of the delay
+  expect_refused(withdraw(), "CONTRACT_VALIDATE_ERROR", "no unFreeze balance to withdraw ");
+  node->advance_time(3);  // the head block's time reaches unfreeze_expire_time
+  int64_t balance = account(k1).balance;
+  auto receipt = expect_ok(withdraw());
+  EXPECT_EQ(receipt.withdraw_expire_amount, 100 * kSunPerTrx);
+  EXPECT_EQ(account(k1).balance, balance + 100 * kSunPerTrx - receipt.fee);
+  EXPECT_TRUE(account(k1).unfreezing.empty());
+  expect_refused(withdraw(), "CONTRACT_VALIDATE_ERROR", "no unFreeze balance to withdraw ");
+
+  // A later unfreeze pays out matured entries by itself.
+  expect_ok(
+      send(chain::build_unfreeze_balance_v2(header(), k1, Sun(7 * kSunPerTrx), protocol::BANDWIDTH),
+           kK1));
+  node->advance_time(86'400);
+  auto again = expect_ok(
+      send(chain::build_unfreeze_balance_v2(header(), k1, Sun(kSunPerTrx), protocol::ENERGY), kK1));
+  EXPECT_EQ(again.withdraw_expire_amount, 7 * kSunPerTrx);
+  EXPECT_EQ(account(k1).unfreezing.size(), 1u);
+}
+
+TEST_F(DevnetTest, CancelAllUnfreezeV2RestakesRunningUnfreezesAndPaysMaturedOnes) {
+  start_from(kShortDelayGenesis);
+  auto cancel = [&] {
+    return send(owner_only<protocol::CancelAllUnfreezeV2Contract>(
+                    header(), protocol::Transaction_Contract::CancelAllUnfreezeV2Contract, k1),
+                kK1);
+  };
+  expect_refused(cancel(), "CONTRACT_VALIDATE_ERROR", "No unfreezeV2 list to cancel");
+  int64_t weight = node->read([](const ChainState& s) { return s.total_energy_weight; });
+  expect_ok(
+      send(chain::build_unfreeze_balance_v2(header(), k1, Sun(100 * kSunPerTrx), protocol::ENERGY),
+           kK1));
+  node->advance_time(43'200);
+  expect_ok(
+      send(chain::build_unfreeze_balance_v2(header(), k1, Sun(50'500'000), protocol::ENERGY), kK1));
+  node->advance_time(43'200);  // the first has matured, the second has half a day to go
+  int64_t balance = account(k1).balance;
+  auto receipt = expect_ok(cancel());
+  EXPECT_EQ(receipt.withdraw_expire_amount, 100 * kSunPerTrx);
+  EXPECT_EQ(receipt.cancel_unfreeze_energy, 50'500'000);
+  EXPECT_EQ(receipt.cancel_unfreeze_bandwidth, 0);
+  const Account a = account(k1);
+  EXPECT_EQ(a.balance, balance + 100 * kSunPerTrx - receipt.fee);
+  EXPECT_EQ(a.frozen_energy, 10'000 * kSunPerTrx - 100 * kSunPerTrx);
+  EXPECT_TRUE(a.unfreezing.empty());
+  // Weights move by whole TRX of stake, floored before and after: 9,849.5 → 9,900 counts 51.
+  EXPECT_EQ(node->read([](const ChainState& s) { return s.total_energy_weight; }), weight - 100);
+  expect_refused(cancel(), "CONTRACT_VALIDATE_ERROR", "No unfreezeV2 list to cancel");
+}
+
+TEST_F(DevnetTest, StakeTwoAndMultiSignNeedTheirCommitteeSwitches) {
+  start_from(R"({"accounts": [{"address": "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC",
+    "balance_sun": 1000000000000}], "chain_parameters": {"getUnfreezeDelayDays": 0,
+    "getAllowMultiSign": 0}})");
+  expect_refused(
+      send(chain::build_freeze_balance_v2(header(), k1, Sun(kSunPerTrx), protocol::ENERGY), kK1),
+      "CONTRACT_VALIDATE_ERROR",
+      "Not support FreezeV2 transaction, need to be opened by the committee");
+  expect_refused(
+      send(owner_only<protocol::WithdrawExpireUnfreezeContract>(
+               header(), protocol::Transaction_Contract::WithdrawExpireUnfreezeContract, k1),
+           kK1),
+      "CONTRACT_VALIDATE_ERROR",
+      "Not support WithdrawExpireUnfreeze transaction, need to be opened by the "
+      "committee");
+  auto owner = *chain::PermissionBuilder::owner().key(k1, 1).build();
+  auto active = *chain::PermissionBuilder::active("a").key(k2, 1).allow(57).build();
+  expect_refused(
+      send(chain::build_account_permission_update(header(), k1, owner, std::nullopt, {active}),
+           kK1),
+      "CONTRACT_VALIDATE_ERROR", "multi sign is not allowed, need to be opened by the committee");
+}
+
+// ---- delegation records and how much can be lent ----
+
+TEST_F(DevnetTest, ExpiredLocksJoinTheUnlockedRecordStrictlyAfterTheirEnd) {
+  expect_ok(send(chain::build_delegate_resource(header(), k1, k3, Sun(10 * kSunPerTrx),
+                                                protocol::ENERGY, {true, 100}),
+                 kK1));
+  expect_ok(
+      send(chain::build_delegate_resource(header(), k1, k3, Sun(5 * kSunPerTrx), protocol::ENERGY),
+           kK1));
+  auto records = [&] {
+    return node->read([&](const ChainState& s) {
+      int64_t count = 0;
+      for (const auto& [key, d] : s.delegations) count += key.from == k1 && key.to == k3;
+      return count;
+    });
+  };
+  EXPECT_EQ(records(), 2);
+  node->advance_time(300);  // the head block's time equals the lock's end: still locked
+  expect_refused(send(chain::build_undelegate_resource(header(), k1, k3, Sun(15 * kSunPerTrx),
+                                                       protocol::ENERGY),
+                      kK1),
+                 "CONTRACT_VALIDATE_ERROR",
+                 "insufficient delegateFrozenBalance(Energy), request=15000000, "
+                 "unlock_balance=5000000");
+  node->advance_time(3);
+  expect_ok(send(
+      chain::build_undelegate_resource(header(), k1, k3, Sun(12 * kSunPerTrx), protocol::ENERGY),
+      kK1));
+  node->read([&](const ChainState& s) {
+    EXPECT_FALSE(s.delegations.contains(DelegationKey{k1, k3, true}));
+    EXPECT_EQ(s.delegations.at(DelegationKey{k1, k3, false}).energy, 3 * kSunPerTrx);
+    EXPECT_TRUE(s.delegation_index.contains({k1, k3}));
+    return 0;
+  });
+  expect_ok(send(
+      chain::build_undelegate_resource(header(), k1, k3, Sun(3 * kSunPerTrx), protocol::ENERGY),
+      kK1));
+  EXPECT_EQ(records(), 0);
+  EXPECT_FALSE(node->read([&](const ChainState& s) {
+    return s.delegation_index.contains({k1, k3});
+  }));
+}
+
+TEST_F(DevnetTest, UsageIsChargedToAcquiredStakeBeforeOwnStake) {
+  // K3 stakes 5 TRX of its own and borrows 10,000 TRX of K1's; a reverting USDT call then uses
+  // energy worth far less than the borrowed stake, so all 5 TRX can still be lent (java-tron's
+  // getcandelegatedmaxsize and DelegateResource check, not a proportional share).
+  expect_ok(send(
+      chain::build_freeze_balance_v2(header(), k3, Sun(5 * kSunPerTrx), protocol::ENERGY), kK3));
+  expect_ok(send(
+      chain::build_delegate_resource(header(), k1, k3, Sun(10'000 * kSunPerTrx), protocol::ENERGY),
+      kK1));
+  expect_ok(send(chain::build_trc20_transfer(with_fee_limit(header(), 100 * kSunPerTrx), k3,
+                                             usdt_address(), k1, chain::Uint256::from_u64(1)),
+                 kK3));
+  node->read([&](const ChainState& s) {
+    const Account& a = *s.find_account(k3);
+    EXPECT_GT(a.energy.at(s.head().timestamp_ms), 0);
+    EXPECT_EQ(can_delegate_max(s, a, protocol::ENERGY, s.head().timestamp_ms), 5 * kSunPerTrx);
+    return 0;
+  });
+  // K1's own usage counts in full against its own stake.
+  expect_ok(send(chain::build_trc20_transfer(with_fee_limit(header(), 30 * kSunPerTrx), k1,
+                                             usdt_address(), k3, chain::Uint256::from_u64(1)),
+                 kK1));
+  node->read([&](const ChainState& s) {
+    const Account& a = *s.find_account(k1);
+    int64_t usage = a.energy.at(s.head().timestamp_ms);
+    int64_t usage_sun = static_cast<int64_t>(
+        static_cast<double>(usage) * kSunPerTrx *
+        (static_cast<double>(s.total_energy_weight) / s.params.total_energy_limit()));
+    EXPECT_EQ(can_delegate_max(s, a, protocol::ENERGY, s.head().timestamp_ms),
+              a.frozen_energy - usage_sun);
+    return 0;
+  });
 }
 
 }  // namespace
