@@ -44,8 +44,9 @@ struct TronGridOptions {
 // http:// or https://, a rate or count ≤ 0, backoff_max < backoff_base).
 common::Status validate(const TronGridOptions& options);
 
-// Why an attempt failed, as counted per endpoint. All but kRejected are retried with backoff;
-// kRejected (401, or 403 that is not throttling: a bad API key) moves on to another endpoint.
+// Why an attempt failed, as counted per endpoint. All but kRejected are retried: at once on the
+// next endpoint that has not failed this call, after a jittered backoff on one that has.
+// kRejected (401, or 403 that is not throttling: a bad API key) only moves on to other endpoints.
 enum class FailureKind {
   kTransport,    // refused connection, DNS, TLS, reset
   kTimeout,      // no complete answer within the timeout: the node may have acted on it
@@ -67,7 +68,7 @@ struct EndpointStats {
   uint64_t requests = 0;   // HTTP attempts sent
   uint64_t successes = 0;  // attempts that got an answer (which may still be the node's refusal)
   std::array<uint64_t, kFailureKinds> failures{};  // indexed by FailureKind
-  uint64_t retries = 0;           // attempts that repeated a failed one of the same call
+  uint64_t retries = 0;           // attempts after the first of a call (so after a failure)
   uint64_t circuit_opens = 0;     // closed/half-open → open transitions
   uint64_t rate_limit_waits = 0;  // attempts that had to wait for a token
   std::chrono::milliseconds rate_limit_wait_sum{0};

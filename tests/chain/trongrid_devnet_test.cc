@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -297,6 +298,28 @@ TEST(TronGridDevnet, ReadsBroadcastsAndConfirmsADelegation) {
   EXPECT_EQ(stats[0].requests, stats[0].successes);
   EXPECT_GT(stats[0].latency_sum.count(), 0);
   EXPECT_TRUE(c.healthy());
+}
+
+TEST(TronGridDevnet, ConcurrentCallersReuseKeptAliveConnections) {
+  Devnet devnet;
+  common::SystemClock clock;
+  CurlTransport transport;
+  TronGridClient c(transport, clock, options_for(devnet.url()));
+  constexpr int kThreads = 4, kCalls = 50;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCalls; ++i) {
+        if (!c.account(addr(kK1)).ok() || !c.now_block().ok()) ++failed;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  // At most one connection per concurrent caller, however many calls.
+  EXPECT_LE(transport.connections_opened(), static_cast<uint64_t>(kThreads));
+  EXPECT_EQ(c.stats()[0].successes, static_cast<uint64_t>(2 * kThreads * kCalls));
 }
 
 TEST(TronGridDevnet, InjectedThrottlingAndServerErrorsAreRiddenOut) {

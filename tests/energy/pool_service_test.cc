@@ -373,7 +373,7 @@ TEST_F(PoolServiceTest, PermissionIdIsPositionPlusTwo) {
     auto generated = service.permission_tx(kTenant, pool.id);
     ASSERT_TRUE(generated.ok()) << message_of(generated);
     EXPECT_EQ(generated->permission_id, static_cast<int32_t>(actives + 2));
-    // The node gives the appended permission that id: apply it and look.
+    // Appended last, so the chain numbers it actives + 2.
     const auto& update = *generated->tx.parameter_as<protocol::AccountPermissionUpdateContract>();
     EXPECT_EQ(update.actives(static_cast<int>(actives)).permission_name(), "relayer");
   }
@@ -991,7 +991,9 @@ TEST_F(PoolServiceTest, StakeAndUnstakeOwnPools) {
 
   auto unstaked = service.unstake(kTenant, own.id, Sun(5 * kTrx), "key:1");
   ASSERT_TRUE(unstaked.ok()) << message_of(unstaked);
-  const Transaction& un = node.broadcasts()[1];
+  auto both = node.broadcasts();
+  ASSERT_EQ(both.size(), 2u);
+  const Transaction& un = both[1];
   EXPECT_EQ(un.contract_type(), protocol::Transaction_Contract::UnfreezeBalanceV2Contract);
   EXPECT_EQ(un.parameter_as<protocol::UnfreezeBalanceV2Contract>()->unfreeze_balance(), 5 * kTrx);
   EXPECT_EQ(actions().back(), "pool.unstake");
