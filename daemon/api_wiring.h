@@ -82,6 +82,10 @@ class ApiWiring {
   api::ApiServer& server() { return *server_; }
   // Null without pools.
   scheduler::PoolMonitor* pool_monitor() { return pool_monitor_.get(); }
+  // Deletes Idempotency-Keys past their retention (24 h); the daemon calls it every few minutes.
+  common::Result<int64_t> sweep_idempotency_keys(common::TimePoint now) {
+    return idempotency_.delete_expired(now);
+  }
 
  private:
   void declare_metrics(chain::TronGridClient& node);

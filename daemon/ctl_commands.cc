@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "usage: tronrelayctl <command>\n"
     "  tx inspect HEX|-            decode a signed transaction or raw_data (hex or java-tron "
     "JSON)\n"
+    "  tx sign --key-file F HEX|-  add the signature of the key in F (its own account's tx only)\n"
     "  key address --key-file F    print the address of the private key in F\n"
     "  address HEX_OR_BASE58       print an address in both forms\n"
     "  [--config FILE] migrate     apply pending database migrations\n"
@@ -49,33 +50,71 @@ std::string trim(std::string s) {
 // Largest input accepted on stdin: a maximal transaction as hex, with room for JSON.
 constexpr size_t kMaxInput = 4 * chain::Transaction::kMaxSize;
 
-int tx_inspect(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-               std::ostream& err) {
-  if (args.size() != 3) return invalid(err, "usage: tronrelayctl tx inspect HEX|-");
-  std::string input = args[2];
+// A transaction from an argument or stdin ("-"): hex of a signed tx or raw_data, or java-tron JSON.
+common::Result<chain::Transaction> read_transaction(std::string input, std::istream& in) {
   if (input == "-") {
     input.clear();
     char buffer[65536];
     while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
       input.append(buffer, static_cast<size_t>(in.gcount()));
-      if (input.size() > kMaxInput) return invalid(err, "input is larger than any transaction");
+      if (input.size() > kMaxInput) {
+        return common::make_error("invalid_request", "input is larger than any transaction");
+      }
     }
   }
   input = trim(std::move(input));
-  if (input.empty()) return invalid(err, "no transaction given");
-
-  common::Result<chain::Transaction> tx = common::make_error("", "");
+  if (input.empty()) return common::make_error("invalid_request", "no transaction given");
   if (input.front() == '{') {
-    auto json = common::parse_json_object(input);
-    if (!json.ok()) return invalid(err, json.error().message);
-    tx = chain::transaction_from_json(*json);
-  } else {
-    auto bytes = common::from_hex(input);
-    if (!bytes.ok()) return invalid(err, "input is neither hex nor JSON: " + bytes.error().message);
-    tx = chain::Transaction::decode(*bytes);
+    RELAY_ASSIGN_OR_RETURN(auto json, common::parse_json_object(input));
+    return chain::transaction_from_json(json);
   }
+  auto bytes = common::from_hex(input);
+  if (!bytes.ok()) {
+    return common::make_error("invalid_request",
+                              "input is neither hex nor JSON: " + bytes.error().message);
+  }
+  return chain::Transaction::decode(*bytes);
+}
+
+int tx_inspect(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+               std::ostream& err) {
+  if (args.size() != 3) return invalid(err, "usage: tronrelayctl tx inspect HEX|-");
+  auto tx = read_transaction(args[2], in);
   if (!tx.ok()) return invalid(err, tx.error().message);
   out << common::json_to_string(chain::inspect_transaction(*tx)) << "\n";
+  return kExitOk;
+}
+
+// The account holder's side of onboarding (and of tests): adds the signature of the key in FILE to
+// a transaction of that key's own account. Anything owned by another account is refused, so the
+// tool cannot be talked into signing for someone else.
+int tx_sign(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            std::ostream& err) {
+  if (args.size() != 5 || args[2] != "--key-file") {
+    return invalid(err, "usage: tronrelayctl tx sign --key-file FILE HEX|-");
+  }
+  auto key = signer::load_key_file(args[3]);
+  if (!key.ok()) return invalid(err, key.error().message);
+  auto tx = read_transaction(args[4], in);
+  if (!tx.ok()) return invalid(err, tx.error().message);
+  auto address = signer::address_of(*key);
+  if (!address.ok()) return invalid(err, address.error().message);
+  signer::SigningPolicy policy;
+  policy.allowed_contract_types = {static_cast<int>(tx->contract_type())};
+  policy.allowed_owners = {*address};
+  policy.max_fee_limit_sun = tx->raw().fee_limit();
+  auto local = signer::LocalSigner::create(std::move(*key), std::move(policy));
+  if (!local.ok()) return invalid(err, local.error().message);
+  auto signature = (*local)->sign_transaction(tx->raw_bytes());
+  if (!signature.ok()) {
+    return invalid(err, "will not sign: the transaction belongs to " + tx->owner().to_base58() +
+                            ", the key to " + address->to_base58());
+  }
+  tx->add_signature(std::move(*signature));
+  boost::json::object result{{"txid", tx->txid_hex()},
+                             {"signatures", tx->signatures().size()},
+                             {"signed_hex", common::to_hex(tx->encode_signed())}};
+  out << common::json_to_string(result) << "\n";
   return kExitOk;
 }
 
@@ -120,6 +159,7 @@ int run_ctl(const std::vector<std::string>& all_args, std::istream& in, std::ost
   }
   if (args[0] == "tx" && args.size() >= 2 && args[1] == "inspect")
     return tx_inspect(args, in, out, err);
+  if (args[0] == "tx" && args.size() >= 2 && args[1] == "sign") return tx_sign(args, in, out, err);
   if (args[0] == "key" && args.size() >= 2 && args[1] == "address")
     return key_address(args, out, err);
   if (args[0] == "address") return address(args, out, err);

@@ -154,9 +154,21 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
   auto wait = watchdog.value_or(std::chrono::seconds(1));
   timespec timeout{static_cast<time_t>(wait.count() / 1'000'000),
                    static_cast<long>((wait.count() % 1'000'000) * 1000)};
+  constexpr auto kIdempotencySweepInterval = std::chrono::minutes(5);
+  auto next_sweep = clock.now();
   while (true) {
     int signal = sigtimedwait(&signals, nullptr, &timeout);
     if (watchdog) systemd.watchdog_ping();
+    if (clock.now() >= next_sweep) {
+      next_sweep = clock.now() + kIdempotencySweepInterval;
+      auto swept = api.sweep_idempotency_keys(clock.now());
+      if (!swept.ok()) {
+        log.log(LogLevel::kWarn, "idempotency key sweep failed",
+                {{"error", swept.error().message}});
+      } else if (*swept > 0) {
+        log.log(LogLevel::kInfo, "idempotency keys expired", {{"deleted", *swept}});
+      }
+    }
     if (signal == SIGHUP) {
       systemd.reloading();
       auto reloaded = load_config(config_path, process_environment());

@@ -127,5 +127,30 @@ TEST(CtlKeyAddress, FromKeyFile) {
   std::remove(path.c_str());
 }
 
+TEST(CtlTxSign, SignsOnlyItsOwnAccountsTransactions) {
+  std::string path = ::testing::TempDir() + "/ctl_sign_test.key";
+  std::ofstream(path) << "0000000000000000000000000000000000000000000000000000000000000001\n";
+  chmod(path.c_str(), 0600);
+  const auto& v = vector_by_id("V3");  // a delegation owned by K1 (TMVQ…)
+  auto run = ctl({"tx", "sign", "--key-file", path, str(v.at("raw_data_hex"))});
+  ASSERT_EQ(run.code, 0) << run.err;
+  auto signed_tx = json_of(run.out);
+  EXPECT_EQ(signed_tx.at("txid"), v.at("txid"));
+  EXPECT_EQ(signed_tx.at("signatures"), 1);
+  EXPECT_EQ(run.out.find("0000000000000001"), std::string::npos);
+  auto inspected = ctl({"tx", "inspect", std::string(signed_tx.at("signed_hex").as_string())});
+  ASSERT_EQ(inspected.code, 0) << inspected.err;
+  EXPECT_EQ(json_of(inspected.out).at("signatures").at(0).at("signer_base58"),
+            "TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC");
+
+  // Another account's transaction is refused, whatever it is.
+  std::ofstream(path) << "279ff36d9bf9f305af3280034bb4187c6dd299bac6b26a3c20b999c7c0d50e6e\n";
+  auto refused = ctl({"tx", "sign", "--key-file", path, str(v.at("raw_data_hex"))});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("will not sign"), std::string::npos) << refused.err;
+  EXPECT_EQ(ctl({"tx", "sign", "--key-file", path, "zz"}).code, 2);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace relay::daemon
