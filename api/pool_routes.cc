@@ -3,10 +3,9 @@
 #include <memory>
 #include <string>
 
-#include "chain/transaction.h"
-#include "chain/tx_json.h"
 #include "common/bytes.h"
 #include "common/json.h"
+#include "energy/chain_views.h"
 
 namespace relay::api {
 namespace {
@@ -39,29 +38,6 @@ json::object snapshot_json(const energy::PoolSnapshot& snapshot) {
                       {"net_available", snapshot.net_available}};
 }
 
-json::object permission_json(const protocol::Permission& permission) {
-  json::array keys;
-  for (const auto& key : permission.keys()) {
-    auto address = common::Address::from_bytes(common::as_bytes(key.address()));
-    keys.push_back(json::object{
-        {"address", address.ok() ? json::value(address->to_base58()) : json::value(nullptr)},
-        {"weight", key.weight()}});
-  }
-  json::array operations;
-  if (!permission.operations().empty()) {
-    for (int type : chain::operations_contract_types(common::as_bytes(permission.operations()))) {
-      operations.push_back(type);
-    }
-  }
-  json::object out{{"id", permission.id()},
-                   {"type", protocol::Permission::PermissionType_Name(permission.type())},
-                   {"name", permission.permission_name()},
-                   {"threshold", permission.threshold()},
-                   {"keys", std::move(keys)}};
-  if (permission.type() == protocol::Permission::Active) out["operations"] = std::move(operations);
-  return out;
-}
-
 json::object capacity_json(const energy::PoolCapacity& capacity) {
   return json::object{{"delegatable_sun", capacity.delegatable_sun},
                       {"reserved_sun", capacity.reserved_sun},
@@ -89,8 +65,7 @@ Result<common::Bytes> signed_transaction(const json::object& body) {
     return std::move(*bytes);
   }
   if (value->is_object()) {
-    RELAY_ASSIGN_OR_RETURN(auto tx, chain::transaction_from_json(value->as_object()));
-    return tx.encode_signed();
+    return energy::signed_transaction_from_json(value->as_object());
   }
   return invalid("transaction: must be hex of the signed transaction or its JSON");
 }
@@ -170,7 +145,7 @@ class PoolRoutes {
     RELAY_ASSIGN_OR_RETURN(auto report, pools_.validate_address(address));
     json::array actives;
     for (const auto& active : report.permissions.actives)
-      actives.push_back(permission_json(active));
+      actives.push_back(energy::permission_view(active));
     json::object out{
         {"address", address_json(report.address)},
         {"exists", report.exists},
@@ -178,8 +153,9 @@ class PoolRoutes {
         {"balance_sun", report.balance_sun},
         {"staked_energy_sun", report.staked_energy_sun},
         {"delegatable_sun", report.delegatable_sun},
-        {"owner_permission", report.exists ? json::value(permission_json(report.permissions.owner))
-                                           : json::value(nullptr)},
+        {"owner_permission", report.exists
+                                 ? json::value(energy::permission_view(report.permissions.owner))
+                                 : json::value(nullptr)},
         {"active_permissions", std::move(actives)},
         {"compatible_permission_id", report.compatible_permission_id
                                          ? json::value(*report.compatible_permission_id)
@@ -244,7 +220,7 @@ class PoolRoutes {
     json::object out{{"pool_id", id},
                      {"txid", common::to_hex(generated.txid)},
                      {"raw_data_hex", common::to_hex(generated.tx.raw_bytes())},
-                     {"transaction", chain::transaction_to_json(generated.tx)},
+                     {"transaction", energy::transaction_view(generated.tx)},
                      {"permission_id", generated.permission_id},
                      {"fee_sun", generated.fee_sun},
                      {"expiration", generated.expiration_ms}};

@@ -550,20 +550,38 @@ Result<Pool> PoolService::confirm(int64_t tenant_id, int64_t pool_id, const std:
   if (pool.status == PoolStatus::kDisabled) {
     return conflict("pool " + std::to_string(pool.id) + " is disabled; enable it instead");
   }
-  if (pool.permission_txid && pool.permission_tx_broadcast) {
+  // A permission counts only once a block holds it: nodes apply an accepted tx to the account
+  // at once, before any block, and a tx that never makes it into one would leave us signing under
+  // a permission the chain does not have. So: the tx we generated (whoever broadcast it) must be
+  // in a block while it can still be; without one, only the solidified account is believed.
+  bool generated_tx_included = false;
+  if (pool.permission_txid) {
     RELAY_ASSIGN_OR_RETURN(auto info, node_.transaction_info(*pool.permission_txid));
-    if (!info) {
-      return make_error("not_confirmed", "permission tx " + common::to_hex(*pool.permission_txid) +
-                                             " is not in a block yet; try again shortly");
-    }
-    if (info->failed) {
+    if (info && info->failed) {
       return make_error(
           "permission_tx_failed",
           "permission tx " + common::to_hex(*pool.permission_txid) + " failed on chain" +
               (info->message.empty() ? "" : ": " + info->message) + "; request a new one");
     }
+    generated_tx_included = info.has_value();
+    bool still_includable = false;
+    if (!generated_tx_included && pool.permission_raw_data) {
+      auto raw = chain::Transaction::decode_raw(*pool.permission_raw_data);
+      still_includable = raw.ok() && raw->raw().expiration() > clock_.now_ms();
+    }
+    // Still includable and not in a block: broadcast (by us or by the customer) or not yet
+    // signed, either way its outcome is open until it expires.
+    if (!generated_tx_included && still_includable) {
+      return make_error("not_confirmed",
+                        "permission tx " + common::to_hex(*pool.permission_txid) +
+                            " is not in a block yet; sign and broadcast it if not done, then "
+                            "try again shortly");
+    }
   }
-  RELAY_ASSIGN_OR_RETURN(auto account, node_.account(pool.address));
+  RELAY_ASSIGN_OR_RETURN(auto account,
+                         node_.account(pool.address, generated_tx_included
+                                                         ? chain::ReadFrom::kHead
+                                                         : chain::ReadFrom::kSolidity));
   if (!account) {
     return make_error("account_not_found",
                       "account " + pool.address.to_base58() + " does not exist on chain");

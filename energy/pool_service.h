@@ -147,7 +147,9 @@ class PoolService {
                                                            common::ByteView signed_transaction,
                                                            const std::string& actor);
   // Permission pools that are pending, suspended or active (a re-check); "conflict" for own or
-  // disabled pools. A permission tx we broadcast must be in a block first.
+  // disabled pools. Only a permission held by a block counts (nodes apply an accepted tx before
+  // any block): the tx we generated, whoever broadcast it, must be in a block while it can still
+  // enter one ("not_confirmed" until then); without one, the solidified account is read.
   common::Result<Pool> confirm(int64_t tenant_id, int64_t pool_id, const std::string& actor);
 
   // Own, active pools: FreezeBalanceV2 / UnfreezeBalanceV2 for ENERGY, signed by the pool's key;

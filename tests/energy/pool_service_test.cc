@@ -620,6 +620,9 @@ TEST_F(PoolServiceTest, ConfirmAcceptsAPermissionGrantedByOtherMeans) {
     a.permissions.actives.insert(a.permissions.actives.begin(),
                                  relayer_permission({54, 55, 57, 58}));
   });
+  // While the generated tx could still enter a block its outcome is open, so the pool waits.
+  EXPECT_EQ(code_of(service.confirm(kTenant, pool.id, "k")), "not_confirmed");
+  clock.advance(std::chrono::minutes(11));  // past the generated tx's expiration
   auto confirmed = service.confirm(kTenant, pool.id, "k");
   ASSERT_TRUE(confirmed.ok()) << message_of(confirmed);
   EXPECT_EQ(confirmed->status, PoolStatus::kActive);
