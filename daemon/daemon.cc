@@ -159,6 +159,12 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
   while (true) {
     int signal = sigtimedwait(&signals, nullptr, &timeout);
     if (watchdog) systemd.watchdog_ping();
+    // Chain parameters (fees, lock limits) are re-read hourly; a failed read keeps the last copy.
+    if (auto parameters = (*node)->cached_chain_parameters(std::chrono::hours(1));
+        !parameters.ok()) {
+      log.log(LogLevel::kWarn, "chain parameters refresh failed",
+              {{"error", parameters.error().message}});
+    }
     if (clock.now() >= next_sweep) {
       next_sweep = clock.now() + kIdempotencySweepInterval;
       auto swept = api.sweep_idempotency_keys(clock.now());
