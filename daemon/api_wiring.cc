@@ -59,6 +59,7 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
       key_service_(keys_, clock),
       pools_(db),
       capacity_(db),
+      quote_store_(db),
       database_probe_(db, clock),
       chain_probe_(config.chain, transport, clock) {
   api::ApiOptions options;
@@ -77,6 +78,9 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
   options.failed_auth_limit.burst = config.rate_limit.failed_auth_burst;
   api::ApiServices services{tenants_,     keys_, ledger_,         idempotency_, audit_,
                             key_service_, clock, database_probe_, chain_probe_};
+  quote_service_ =
+      std::make_unique<energy::QuoteService>(quote_store_, capacity_, node, clock, config.pricing);
+  services.quotes = quote_service_.get();
   if (signers != nullptr) {
     pool_service_ =
         std::make_unique<energy::PoolService>(pools_, capacity_, node, *signers, audit_, clock);
@@ -89,6 +93,14 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
   }
   server_ = std::make_unique<api::ApiServer>(options, services, log);
   declare_metrics(node);
+}
+
+common::Result<int64_t> ApiWiring::sweep_expired(common::TimePoint now) {
+  RELAY_ASSIGN_OR_RETURN(int64_t keys, idempotency_.delete_expired(now));
+  // Kept an hour past expiry so that a client asking about its quote still gets "expired".
+  RELAY_ASSIGN_OR_RETURN(int64_t quotes,
+                         quote_store_.delete_expired(now - std::chrono::hours(1), 10'000));
+  return keys + quotes;
 }
 
 void ApiWiring::declare_metrics(chain::TronGridClient& node) {

@@ -13,6 +13,7 @@
 #include "chain/trongrid_client.h"
 #include "daemon/config.h"
 #include "energy/pool_service.h"
+#include "energy/quote_service.h"
 #include "scheduler/pool_monitor.h"
 #include "signer/pool_signers.h"
 #include "store/audit_log.h"
@@ -20,6 +21,7 @@
 #include "store/idempotency_repository.h"
 #include "store/ledger_repository.h"
 #include "store/pool_repository.h"
+#include "store/quote_repository.h"
 #include "store/tenant_repository.h"
 
 namespace relay::daemon {
@@ -82,10 +84,10 @@ class ApiWiring {
   api::ApiServer& server() { return *server_; }
   // Null without pools.
   scheduler::PoolMonitor* pool_monitor() { return pool_monitor_.get(); }
-  // Deletes Idempotency-Keys past their retention (24 h); the daemon calls it every few minutes.
-  common::Result<int64_t> sweep_idempotency_keys(common::TimePoint now) {
-    return idempotency_.delete_expired(now);
-  }
+  // Deletes Idempotency-Keys past their retention (24 h) and quotes expired for an hour; the
+  // daemon calls it every few minutes. Returns the rows deleted.
+  common::Result<int64_t> sweep_expired(common::TimePoint now);
+  energy::QuoteService& quotes() { return *quote_service_; }
 
  private:
   void declare_metrics(chain::TronGridClient& node);
@@ -99,6 +101,8 @@ class ApiWiring {
   energy::ApiKeyService key_service_;
   store::PgPoolRepository pools_;
   store::PgPoolCapacityRepository capacity_;
+  store::PgQuoteRepository quote_store_;
+  std::unique_ptr<energy::QuoteService> quote_service_;
   std::unique_ptr<energy::PoolService> pool_service_;
   std::unique_ptr<scheduler::PoolMonitor> pool_monitor_;
   DatabaseProbe database_probe_;

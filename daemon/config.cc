@@ -53,6 +53,42 @@ Key make_int(std::string section, std::string name, Section Config::*sec, int64_
 }
 
 template <typename Section>
+Key make_bool(std::string section, std::string name, Section Config::*sec, bool Section::*field) {
+  std::string full = section + "." + name;
+  return Key{section, name,
+             [=](Config& c, const toml::node& node) -> common::Status {
+               if (!node.is_boolean()) return config_error(full, "must be true or false");
+               (c.*sec).*field = *node.value<bool>();
+               return {};
+             },
+             [=](Config& c, const std::string& text) -> common::Status {
+               if (text != "true" && text != "false") {
+                 return config_error(full, "must be true or false, got '" + text + "'");
+               }
+               (c.*sec).*field = text == "true";
+               return {};
+             }};
+}
+
+// A key whose text needs its own parser (tiers, addresses, optional amounts).
+Key make_parsed(std::string section, std::string name,
+                std::function<common::Status(Config&, const std::string&)> parse) {
+  std::string full = section + "." + name;
+  auto wrapped = [=](Config& c, const std::string& text) -> common::Status {
+    auto status = parse(c, text);
+    if (!status.ok()) return config_error(full, status.error().message);
+    return {};
+  };
+  return Key{section, name,
+             [=](Config& c, const toml::node& node) -> common::Status {
+               if (node.is_integer()) return wrapped(c, std::to_string(*node.value<int64_t>()));
+               if (!node.is_string()) return config_error(full, "must be a string");
+               return wrapped(c, *node.value<std::string>());
+             },
+             wrapped};
+}
+
+template <typename Section>
 Key make_string(std::string section, std::string name, Section Config::*sec,
                 std::string Section::*field) {
   std::string full = section + "." + name;
@@ -126,6 +162,40 @@ const std::vector<Key>& keys() {
       make_int("rate_limit", "failed_auth_burst", &Config::rate_limit,
                &RateLimitConfig::failed_auth_burst),
       make_string("log", "level", &Config::log, &LogConfig::level),
+      make_parsed("pricing", "tiers",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    RELAY_ASSIGN_OR_RETURN(c.pricing.tiers, energy::parse_duration_tiers(text));
+                    return {};
+                  }),
+      make_int("pricing", "min_energy", &Config::pricing, &energy::PricingConfig::min_energy),
+      make_int("pricing", "min_duration_s", &Config::pricing,
+               &energy::PricingConfig::min_duration_s),
+      make_int("pricing", "max_duration_s", &Config::pricing,
+               &energy::PricingConfig::max_duration_s),
+      make_int("pricing", "stake_margin_bps", &Config::pricing,
+               &energy::PricingConfig::stake_margin_bps),
+      make_bool("pricing", "charge_bandwidth", &Config::pricing,
+                &energy::PricingConfig::charge_bandwidth),
+      make_int("pricing", "bandwidth_bytes_per_delegation", &Config::pricing,
+               &energy::PricingConfig::bandwidth_bytes_per_delegation),
+      make_int("pricing", "bandwidth_bytes_per_reclaim", &Config::pricing,
+               &energy::PricingConfig::bandwidth_bytes_per_reclaim),
+      make_parsed("pricing", "activation_fee_sun",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    RELAY_ASSIGN_OR_RETURN(int64_t value, parse_int("value", text));
+                    if (value < -1) return common::make_error("config", "must be -1 or ≥ 0");
+                    c.pricing.activation_fee_sun =
+                        value < 0 ? std::nullopt : std::optional<int64_t>(value);
+                    return {};
+                  }),
+      make_bool("pricing", "quote_inactive_receivers", &Config::pricing,
+                &energy::PricingConfig::quote_inactive_receivers),
+      make_int("pricing", "quote_ttl_s", &Config::pricing, &energy::PricingConfig::quote_ttl_s),
+      make_parsed("pricing", "usdt_contract",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    RELAY_ASSIGN_OR_RETURN(c.pricing.usdt_contract, common::Address::parse(text));
+                    return {};
+                  }),
   };
   return all;
 }
@@ -186,6 +256,7 @@ common::Status validate(const Config& c, ConfigUse use) {
                                c.rate_limit.failed_auth_per_second, 1, 1'000'000));
   RELAY_TRY_STATUS(
       check_range("rate_limit.failed_auth_burst", c.rate_limit.failed_auth_burst, 1, 1'000'000));
+  if (use == ConfigUse::kDaemon) RELAY_TRY_STATUS(energy::validate_pricing(c.pricing));
   static const std::vector<std::string> levels = {"debug", "info", "warn", "error"};
   if (std::find(levels.begin(), levels.end(), c.log.level) == levels.end()) {
     return config_error("log.level", "must be debug, info, warn or error");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "energy/pricing.h"
 
 namespace relay::daemon {
 
@@ -67,6 +68,9 @@ struct Config {
   ChainConfig chain;
   SignerConfig signer;
   PoolsConfig pools;
+  // [pricing]: tiers as "3600:60,86400:90" (max duration s : sun per energy), the rest as named in
+  // energy/pricing.h; activation_fee_sun = -1 reads the activation price from the chain.
+  energy::PricingConfig pricing;
   RateLimitConfig rate_limit;
   LogConfig log;
 };

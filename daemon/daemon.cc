@@ -167,12 +167,12 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
     }
     if (clock.now() >= next_sweep) {
       next_sweep = clock.now() + kIdempotencySweepInterval;
-      auto swept = api.sweep_idempotency_keys(clock.now());
+      auto swept = api.sweep_expired(clock.now());
       if (!swept.ok()) {
-        log.log(LogLevel::kWarn, "idempotency key sweep failed",
-                {{"error", swept.error().message}});
+        log.log(LogLevel::kWarn, "expiry sweep failed", {{"error", swept.error().message}});
       } else if (*swept > 0) {
-        log.log(LogLevel::kInfo, "idempotency keys expired", {{"deleted", *swept}});
+        log.log(LogLevel::kInfo, "expired idempotency keys and quotes deleted",
+                {{"deleted", *swept}});
       }
     }
     if (signal == SIGHUP) {
@@ -182,8 +182,11 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
         log.log(LogLevel::kError, "reload refused: bad configuration",
                 {{"error", reloaded.error().message}});
       } else {
-        // Only what can change under a running server: the log level and the rate limits.
+        // Only what can change under a running server: the log level, the rate limits, prices.
         log.set_level(level_of(reloaded->log.level));
+        if (auto priced = api.quotes().set_config(reloaded->pricing); !priced.ok()) {
+          log.log(LogLevel::kError, "pricing not reloaded", {{"error", priced.error().message}});
+        }
         api.server().set_rate_limit(
             {.requests_per_second = static_cast<double>(reloaded->rate_limit.requests_per_second),
              .burst = reloaded->rate_limit.burst});
