@@ -56,6 +56,8 @@ constexpr ErrorMapping kErrorTable[] = {
     {"not_confirmed", 422, "verification_failed", true},
     {"permission_tx_failed", 422, "verification_failed", true},
     {"no_compatible_permission", 422, "verification_failed", true},
+    // Quotes: a usdt_transfer intent the chain says would revert has no energy figure.
+    {"estimate_reverted", 422, "verification_failed", true},
     {"rate_limit_exceeded", 429, "rate_limit_exceeded", false},
     {"upstream_failed", 502, "upstream_failed", false},
     {"unavailable", 503, "unavailable", false},

@@ -17,6 +17,7 @@
 #include "api/errors.h"
 #include "api/handler_support.h"
 #include "api/pool_routes.h"
+#include "api/quote_routes.h"
 #include "api/router.h"
 #include "common/bytes.h"
 #include "common/hash.h"
@@ -131,6 +132,7 @@ struct ApiServer::State : RouteRegistrar {
     if (services.pools != nullptr && services.pool_store != nullptr) {
       add_pool_routes(*this, *services.pools, *services.pool_store);
     }
+    if (services.quotes != nullptr) add_quote_routes(*this, *services.quotes);
 
     metrics.declare_counter("tronrelay_http_requests_total", "HTTP requests answered",
                             {"method", "route", "status"});

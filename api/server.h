@@ -25,6 +25,7 @@
 #include "energy/idempotency.h"
 #include "energy/ledger.h"
 #include "energy/pool_service.h"
+#include "energy/quote_service.h"
 #include "energy/tenant.h"
 
 namespace relay::api {
@@ -54,6 +55,8 @@ struct ApiServices {
   // The pool routes (DESIGN.md §5) are served when both are given.
   energy::PoolService* pools = nullptr;
   energy::PoolRepository* pool_store = nullptr;
+  // POST /v1/quote and GET /v1/quote/{id} are served when given.
+  energy::QuoteService* quotes = nullptr;
 };
 
 struct ApiOptions {

@@ -161,6 +161,10 @@ class PoolCapacityRepository {
   virtual common::Status release(int64_t reservation_id) = 0;
   virtual common::Result<PoolCapacity> capacity(int64_t pool_id) = 0;
   virtual common::Result<std::vector<Reservation>> open_reservations(int64_t pool_id) = 0;
+  // The largest free_sun among active pools, 0 when there is none: whether one pool could take a
+  // stake now (quotes say "fillable"). Read-only and reserves nothing, so a reservation made
+  // after it may still find the capacity gone.
+  virtual common::Result<int64_t> max_free_sun() = 0;
 };
 
 }  // namespace relay::energy

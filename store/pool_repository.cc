@@ -556,4 +556,16 @@ common::Result<std::vector<Reservation>> PgPoolCapacityRepository::open_reservat
   });
 }
 
+common::Result<int64_t> PgPoolCapacityRepository::max_free_sun() {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<int64_t> {
+    RELAY_ASSIGN_OR_RETURN(
+        auto rows,
+        capacity_rows(
+            tx.exec(kCapacitySelect + "WHERE p.status = 'active' AND p.observed_at IS NOT NULL")));
+    int64_t largest = 0;
+    for (const auto& c : rows) largest = std::max(largest, free_sun(c));
+    return largest;
+  });
+}
+
 }  // namespace relay::store

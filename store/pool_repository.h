@@ -65,6 +65,8 @@ class PgPoolCapacityRepository final : public energy::PoolCapacityRepository {
   common::Result<energy::PoolCapacity> capacity(int64_t pool_id) override;
   // Reserved and delegated, oldest first.
   common::Result<std::vector<energy::Reservation>> open_reservations(int64_t pool_id) override;
+  // One unlocked read of every active pool with a snapshot.
+  common::Result<int64_t> max_free_sun() override;
 
  private:
   Database& db_;

@@ -233,6 +233,16 @@ class FakePools final : public energy::PoolRepository, public energy::PoolCapaci
     }
     return out;
   }
+  common::Result<int64_t> max_free_sun() override {
+    if (auto e = failures.take()) return *e;
+    std::lock_guard lock(mutex_);
+    int64_t largest = 0;
+    for (const auto& [id, pool] : pools_) {
+      if (pool.status != energy::PoolStatus::kActive || !pool.snapshot) continue;
+      largest = std::max(largest, capacity_of(pool).free_sun);
+    }
+    return largest;
+  }
 
   // --- for tests -----------------------------------------------------------------------------
   // The stored row, deleted or not.

@@ -119,6 +119,12 @@ class FakeTronNode final : public chain::TronNode {
     std::lock_guard lock(mutex_);
     params_.values[key] = value;
   }
+  // What estimate_energy answers from now on (by default success with 64,285 energy, a USDT
+  // transfer to a holder).
+  void set_energy_estimate(chain::EnergyEstimate estimate) {
+    std::lock_guard lock(mutex_);
+    estimate_ = std::move(estimate);
+  }
   void set_transaction_info(chain::TransactionInfo info) {
     std::lock_guard lock(mutex_);
     infos_[info.txid] = std::move(info);
@@ -152,6 +158,16 @@ class FakeTronNode final : public chain::TronNode {
   int calls(const std::string& method) {
     std::lock_guard lock(mutex_);
     return calls_[method];
+  }
+  // The arguments of every estimate_energy call, in order.
+  struct EstimateCall {
+    common::Address owner;
+    common::Address contract;
+    common::Bytes data;
+  };
+  std::vector<EstimateCall> estimate_calls() {
+    std::lock_guard lock(mutex_);
+    return estimate_calls_;
   }
 
   // Puts every accepted, not yet mined broadcast in a new block (head + 1, +3 s) and applies it.
@@ -266,12 +282,14 @@ class FakeTronNode final : public chain::TronNode {
     if (it == infos_.end()) return std::optional<chain::TransactionInfo>();
     return std::optional<chain::TransactionInfo>(it->second);
   }
-  common::Result<chain::EnergyEstimate> estimate_energy(const common::Address&,
-                                                        const common::Address&,
-                                                        common::ByteView) override {
+  common::Result<chain::EnergyEstimate> estimate_energy(const common::Address& owner,
+                                                        const common::Address& contract,
+                                                        common::ByteView data) override {
     std::lock_guard lock(mutex_);
     if (auto e = failure("estimate_energy")) return *e;
-    return chain::EnergyEstimate{.success = true, .energy_used = 64'285, .message = ""};
+    estimate_calls_.push_back(
+        EstimateCall{owner, contract, common::Bytes(data.begin(), data.end())});
+    return estimate_;
   }
 
  private:
@@ -382,6 +400,8 @@ class FakeTronNode final : public chain::TronNode {
   std::map<common::Address, int64_t> delegatable_;
   chain::ChainParameters params_;
   std::map<common::Hash32, chain::TransactionInfo> infos_;
+  chain::EnergyEstimate estimate_{.success = true, .energy_used = 64'285, .message = ""};
+  std::vector<EstimateCall> estimate_calls_;
   std::deque<chain::BroadcastResult> scripted_broadcasts_;
   std::vector<chain::Transaction> broadcasts_;
   std::vector<chain::Transaction> pending_;
