@@ -51,17 +51,63 @@ TEST(Config, EnvironmentOverridesEveryKey) {
 TEST(Config, ErrorsNameTheKey) {
   EXPECT_EQ(error_of(std::string(kValid) + "\n[server2]\nx = 1\n"), "server2.x: unknown key");
   EXPECT_EQ(error_of(std::string(kValid) + "\n[log]\nlevl = \"info\"\n"), "log.levl: unknown key");
-  EXPECT_EQ(error_of(std::string(kValid) + "\n[rate_limit]\nburst = \"many\"\n"), "rate_limit.burst: must be an integer");
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[rate_limit]\nburst = \"many\"\n"),
+            "rate_limit.burst: must be an integer");
   EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THREADS", "lots"}}),
             "server.threads: must be an integer, got 'lots'");
-  EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THREADS", "0"}}), "server.threads: must be 1..64, got 0");
+  EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THREADS", "0"}}),
+            "server.threads: must be 1..64, got 0");
   EXPECT_EQ(error_of(kValid, {{"TRONRELAY_SERVER_THRADS", "2"}}),
             "TRONRELAY_SERVER_THRADS: unknown configuration variable");
   EXPECT_EQ(error_of("[server]\nlisten = \"x\"\n"), "server.listen: must be HOST:PORT");
   EXPECT_EQ(error_of("[chain]\nendpoints = [\"http://a\"]\n"), "database.url: is required");
-  EXPECT_NE(error_of("[server\n").find("test.toml"), std::string::npos);  // syntax error with origin
+  EXPECT_NE(error_of("[server\n").find("test.toml"),
+            std::string::npos);  // syntax error with origin
   EXPECT_EQ(error_of(std::string(kValid) + "\n[log]\nlevel = \"loud\"\n"),
             "log.level: must be debug, info, warn or error");
+}
+
+}  // namespace
+}  // namespace relay::daemon
+
+namespace relay::daemon {
+namespace {
+
+TEST(Config, PricingKeysAreTypedAndChecked) {
+  std::string text = std::string(kValid) + R"(
+[pricing]
+tiers = "600:50,86400:80"
+min_duration_s = 30
+max_duration_s = 86400
+charge_bandwidth = false
+activation_fee_sun = 1100000
+usdt_contract = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+)";
+  auto config = parse_config(text, "test.toml", {});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->pricing.tiers.size(), 2U);
+  EXPECT_EQ(config->pricing.tiers[0].sun_per_energy, 50);
+  EXPECT_EQ(config->pricing.min_duration_s, 30);
+  EXPECT_FALSE(config->pricing.charge_bandwidth);
+  EXPECT_EQ(config->pricing.activation_fee_sun, 1'100'000);
+
+  auto env = parse_config(text, "test.toml",
+                          {{"TRONRELAY_PRICING_TIERS", "3600:70"},
+                           {"TRONRELAY_PRICING_MAX_DURATION_S", "3600"},
+                           {"TRONRELAY_PRICING_ACTIVATION_FEE_SUN", "-1"}});
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  EXPECT_EQ(env->pricing.tiers[0].sun_per_energy, 70);
+  EXPECT_FALSE(env->pricing.activation_fee_sun.has_value());
+
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"TRONRELAY_PRICING_TIERS", "60x"},
+                                                        {"TRONRELAY_PRICING_CHARGE_BANDWIDTH", "1"},
+                                                        {"TRONRELAY_PRICING_USDT_CONTRACT", "T1"},
+                                                        {"TRONRELAY_PRICING_MIN_ENERGY", "-5"}}) {
+    auto bad = parse_config(text, "test.toml", {{key, value}});
+    ASSERT_FALSE(bad.ok()) << key;
+    EXPECT_NE(bad.error().message.find("pricing."), std::string::npos) << bad.error().message;
+  }
 }
 
 }  // namespace
