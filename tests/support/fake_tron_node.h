@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -149,11 +150,36 @@ class FakeTronNode final : public chain::TronNode {
     std::lock_guard lock(mutex_);
     down_ = std::move(error);
   }
+  // Asked before every call with the method's name (as in calls()); an error fails that call. Lets
+  // a test fail the N-th call across several fakes. Runs under the fake's lock: it must not call
+  // back into this node.
+  void set_call_hook(std::function<std::optional<common::Error>(const std::string&)> hook) {
+    std::lock_guard lock(mutex_);
+    call_hook_ = std::move(hook);
+  }
+  // The next `count` broadcasts that pass the checks answer SUCCESS but never reach a block (a
+  // node that lost them, like tron-devnet's dropped-broadcast fault); their bytes stay unknown, so
+  // sending them again is not a duplicate.
+  void drop_broadcasts(int count) {
+    std::lock_guard lock(mutex_);
+    drop_broadcasts_ = count;
+  }
+  // The next broadcast is taken by the node as usual (it will be mined), but its answer is lost on
+  // the way back: the caller gets `error`.
+  void lose_next_broadcast_answer(common::Error error) {
+    std::lock_guard lock(mutex_);
+    lost_answer_ = std::move(error);
+  }
 
   // --- observing -----------------------------------------------------------------------------
   std::vector<chain::Transaction> broadcasts() {
     std::lock_guard lock(mutex_);
     return broadcasts_;
+  }
+  // The bytes of every broadcast that reached the node, whatever it answered.
+  std::vector<common::Bytes> sent_bytes() {
+    std::lock_guard lock(mutex_);
+    return sent_;
   }
   int calls(const std::string& method) {
     std::lock_guard lock(mutex_);
@@ -238,6 +264,7 @@ class FakeTronNode final : public chain::TronNode {
   common::Result<chain::BroadcastResult> broadcast(common::ByteView signed_transaction) override {
     std::lock_guard lock(mutex_);
     if (auto e = failure("broadcast")) return *e;
+    sent_.emplace_back(signed_transaction.begin(), signed_transaction.end());
     auto tx = chain::Transaction::decode_signed(signed_transaction);
     if (!tx.ok()) return refusal("OTHER_ERROR", tx.error().message, common::Hash32{});
     if (!scripted_broadcasts_.empty()) {
@@ -270,7 +297,16 @@ class FakeTronNode final : public chain::TronNode {
       return refusal("SIGERROR", "Validate signature error: " + signature.error().message,
                      tx->txid());
     }
-    record(*tx);
+    if (drop_broadcasts_ > 0) {
+      --drop_broadcasts_;
+    } else {
+      record(*tx);
+    }
+    if (lost_answer_) {
+      auto out = std::move(*lost_answer_);
+      lost_answer_.reset();
+      return out;
+    }
     return chain::BroadcastResult{
         .accepted = true, .duplicate = false, .code = "SUCCESS", .message = "", .txid = tx->txid()};
   }
@@ -317,6 +353,9 @@ class FakeTronNode final : public chain::TronNode {
   }
   std::optional<common::Error> failure(const std::string& method) {
     ++calls_[method];
+    if (call_hook_) {
+      if (auto e = call_hook_(method)) return e;
+    }
     if (down_) return down_;
     if (auto it = fail_method_.find(method); it != fail_method_.end()) {
       auto out = std::move(it->second);
@@ -409,6 +448,10 @@ class FakeTronNode final : public chain::TronNode {
   std::optional<common::Error> fail_next_;
   std::map<std::string, common::Error> fail_method_;
   std::optional<common::Error> down_;
+  std::function<std::optional<common::Error>(const std::string&)> call_hook_;
+  std::vector<common::Bytes> sent_;
+  int drop_broadcasts_ = 0;
+  std::optional<common::Error> lost_answer_;
 };
 
 }  // namespace relay::testing
