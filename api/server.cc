@@ -16,6 +16,7 @@
 
 #include "api/errors.h"
 #include "api/handler_support.h"
+#include "api/lease_routes.h"
 #include "api/pool_routes.h"
 #include "api/quote_routes.h"
 #include "api/router.h"
@@ -133,6 +134,7 @@ struct ApiServer::State : RouteRegistrar {
       add_pool_routes(*this, *services.pools, *services.pool_store);
     }
     if (services.quotes != nullptr) add_quote_routes(*this, *services.quotes);
+    if (services.leases != nullptr) add_lease_routes(*this, *services.leases);
 
     metrics.declare_counter("tronrelay_http_requests_total", "HTTP requests answered",
                             {"method", "route", "status"});

@@ -23,6 +23,7 @@
 #include "energy/api_keys.h"
 #include "energy/audit.h"
 #include "energy/idempotency.h"
+#include "energy/lease_service.h"
 #include "energy/ledger.h"
 #include "energy/pool_service.h"
 #include "energy/quote_service.h"
@@ -57,6 +58,9 @@ struct ApiServices {
   energy::PoolRepository* pool_store = nullptr;
   // POST /v1/quote and GET /v1/quote/{id} are served when given.
   energy::QuoteService* quotes = nullptr;
+  // The lease routes (POST/GET /v1/leases, GET /v1/leases/{id}, POST /v1/leases/{id}/reclaim) are
+  // served when given.
+  energy::LeaseService* leases = nullptr;
 };
 
 struct ApiOptions {
