@@ -1,5 +1,7 @@
 #include "daemon/api_wiring.h"
 
+#include <unistd.h>
+
 namespace relay::daemon {
 
 namespace {
@@ -60,6 +62,10 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
       pools_(db),
       capacity_(db),
       quote_store_(db),
+      leases_(db),
+      journal_(db),
+      jobs_(db),
+      log_(log),
       database_probe_(db, clock),
       chain_probe_(config.chain, transport, clock) {
   api::ApiOptions options;
@@ -90,9 +96,78 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
             .interval = std::chrono::milliseconds(config.pools.refresh_interval_ms)});
     services.pools = pool_service_.get();
     services.pool_store = &pools_;
+
+    sender_ = std::make_unique<energy::ChainTxSender>(journal_, node, *signers, clock);
+    leadership_ = std::make_unique<AdvisoryLeadership>(config.database.url, clock);
+    scheduler::JobRunnerOptions runner_options;
+    runner_options.worker_id = "tronrelayd@" + std::to_string(getpid());
+    runner_options.threads = static_cast<int>(config.job_threads);
+    job_runner_ = std::make_unique<scheduler::JobRunner>(
+        jobs_, clock, log, runner_options,
+        scheduler::JobRunnerSeams{.waiter = nullptr, .leadership = leadership_.get()});
+    lease_service_ = std::make_unique<energy::LeaseService>(
+        energy::LeaseDependencies{
+            .leases = leases_,
+            .quotes = *quote_service_,
+            .ledger = ledger_,
+            .pools = pools_,
+            .capacity = capacity_,
+            .sender = *sender_,
+            .journal = journal_,
+            .jobs = jobs_,
+            .node = node,
+            .signers = *signers,
+            .clock = clock,
+            .pool_service = pool_service_.get(),
+            .reclaim_scheduled = [runner = job_runner_.get()](
+                                     common::TimePoint due) { runner->wake_if_earlier(due); }},
+        config.leases);
+    job_runner_->handle(std::string(energy::kReclaimLeaseJob),
+                        [service = lease_service_.get()](const energy::Job& job) {
+                          return service->handle_reclaim_job(job);
+                        });
+    services.leases = lease_service_.get();
   }
   server_ = std::make_unique<api::ApiServer>(options, services, log);
   declare_metrics(node);
+}
+
+void ApiWiring::start_leases() {
+  if (lease_service_ == nullptr) return;
+  auto settle = [this](int limit, bool at_start) {
+    auto swept = sender_->resolve_unresolved(limit);
+    if (!swept.ok()) {
+      log_.warn("chain tx sweep failed", {{"error", swept.error().message}});
+    } else if (at_start || swept->included + swept->failed + swept->expired > 0) {
+      log_.info("chain txs settled", {{"examined", swept->examined},
+                                      {"included", swept->included},
+                                      {"failed", swept->failed},
+                                      {"expired", swept->expired},
+                                      {"rebroadcast", swept->rebroadcast},
+                                      {"unresolved", swept->unresolved}});
+    }
+    auto recovered = lease_service_->recover(limit);
+    if (!recovered.ok()) {
+      log_.warn("lease recovery failed", {{"error", recovered.error().message}});
+    } else if (at_start || recovered->activated + recovered->failed > 0) {
+      log_.info("leases recovered", {{"examined", recovered->examined},
+                                     {"activated", recovered->activated},
+                                     {"failed", recovered->failed},
+                                     {"still_in_flight", recovered->still_in_flight},
+                                     {"jobs_ensured", recovered->jobs_ensured}});
+    }
+  };
+  settle(500, true);
+  job_runner_->start();
+  housekeeping_ =
+      std::make_unique<PeriodicTask>(std::chrono::seconds(5), [settle] { settle(100, false); });
+  housekeeping_->start();
+}
+
+void ApiWiring::stop_background() {
+  if (housekeeping_) housekeeping_->stop();
+  if (job_runner_) job_runner_->stop();
+  if (pool_monitor_) pool_monitor_->stop();
 }
 
 common::Result<int64_t> ApiWiring::sweep_expired(common::TimePoint now) {
@@ -165,6 +240,38 @@ void ApiWiring::declare_metrics(chain::TronGridClient& node) {
                       {{{"state", "in_use"}}, static_cast<double>(stats.open - stats.idle)}};
       });
   if (pool_monitor_ == nullptr) return;
+  metrics.declare_gauge_family("tronrelay_leases", "Leases by state", [this] {
+    Series out;
+    auto counts = leases_.count_by_state();
+    if (!counts.ok()) return out;
+    for (const auto& [state, value] :
+         {std::pair{"pending", counts->pending}, std::pair{"delegating", counts->delegating},
+          std::pair{"active", counts->active}, std::pair{"reclaiming", counts->reclaiming},
+          std::pair{"reclaimed", counts->reclaimed}, std::pair{"failed", counts->failed}}) {
+      out.push_back({{{"state", state}}, static_cast<double>(value)});
+    }
+    return out;
+  });
+  metrics.declare_gauge_family("tronrelay_jobs", "Jobs by state", [this] {
+    Series out;
+    auto counts = jobs_.count_by_state();
+    if (!counts.ok()) return out;
+    for (const auto& [state, value] :
+         {std::pair{"due", counts->due}, std::pair{"claimed", counts->claimed},
+          std::pair{"retry", counts->retry}, std::pair{"done", counts->done},
+          std::pair{"dead", counts->dead}}) {
+      out.push_back({{{"state", state}}, static_cast<double>(value)});
+    }
+    return out;
+  });
+  if (job_runner_) {
+    metrics.declare_gauge(
+        "tronrelay_reclaim_lag_seconds_last_pass",
+        "Largest lag behind due time of the jobs in the runner's last pass",
+        [runner = job_runner_.get()] {
+          return static_cast<double>(runner->counters().last_pass_max_lag_ms.load()) / 1000.0;
+        });
+  }
   const scheduler::PoolMonitorCounters& counters = pool_monitor_->counters();
   metrics.declare_gauge("tronrelay_pool_monitor_passes_total", "Pool monitor passes",
                         [&counters] { return static_cast<double>(counters.passes.load()); });

@@ -11,14 +11,21 @@
 #include "api/server.h"
 #include "chain/http_transport.h"
 #include "chain/trongrid_client.h"
+#include "daemon/background.h"
 #include "daemon/config.h"
+#include "energy/chain_tx_sender.h"
+#include "energy/lease_service.h"
 #include "energy/pool_service.h"
 #include "energy/quote_service.h"
+#include "scheduler/job_runner.h"
 #include "scheduler/pool_monitor.h"
 #include "signer/pool_signers.h"
 #include "store/audit_log.h"
+#include "store/chain_tx_journal_repository.h"
 #include "store/database.h"
 #include "store/idempotency_repository.h"
+#include "store/job_queue_repository.h"
+#include "store/lease_repository.h"
 #include "store/ledger_repository.h"
 #include "store/pool_repository.h"
 #include "store/quote_repository.h"
@@ -84,6 +91,12 @@ class ApiWiring {
   api::ApiServer& server() { return *server_; }
   // Null without pools.
   scheduler::PoolMonitor* pool_monitor() { return pool_monitor_.get(); }
+
+  // Leases need the relayer key too. start_leases() settles what a previous run left (chain txs
+  // in flight, leases half-way) and starts the reclaim runner and the housekeeping; call it after
+  // the pool monitor's first pass (which re-admits the pools the signers may sign for).
+  void start_leases();
+  void stop_background();
   // Deletes Idempotency-Keys past their retention (24 h) and quotes expired for an hour; the
   // daemon calls it every few minutes. Returns the rows deleted.
   common::Result<int64_t> sweep_expired(common::TimePoint now);
@@ -105,6 +118,15 @@ class ApiWiring {
   std::unique_ptr<energy::QuoteService> quote_service_;
   std::unique_ptr<energy::PoolService> pool_service_;
   std::unique_ptr<scheduler::PoolMonitor> pool_monitor_;
+  store::PgLeaseRepository leases_;
+  store::PgChainTxJournal journal_;
+  store::PgJobQueue jobs_;
+  std::unique_ptr<energy::ChainTxSender> sender_;
+  std::unique_ptr<energy::LeaseService> lease_service_;
+  std::unique_ptr<AdvisoryLeadership> leadership_;
+  std::unique_ptr<scheduler::JobRunner> job_runner_;
+  std::unique_ptr<PeriodicTask> housekeeping_;
+  common::Logger& log_;
   DatabaseProbe database_probe_;
   ChainProbe chain_probe_;
   std::unique_ptr<api::ApiServer> server_;

@@ -88,6 +88,17 @@ Key make_parsed(std::string section, std::string name,
              wrapped};
 }
 
+// A duration of LeaseServiceOptions written in milliseconds.
+Key make_ms(std::string section, std::string name,
+            std::chrono::milliseconds energy::LeaseServiceOptions::*field) {
+  return make_parsed(section, name, [field](Config& c, const std::string& text) -> common::Status {
+    RELAY_ASSIGN_OR_RETURN(int64_t value, parse_int("value", text));
+    if (value < 0) return common::make_error("config", "must not be negative");
+    c.leases.*field = std::chrono::milliseconds(value);
+    return {};
+  });
+}
+
 template <typename Section>
 Key make_string(std::string section, std::string name, Section Config::*sec,
                 std::string Section::*field) {
@@ -162,6 +173,35 @@ const std::vector<Key>& keys() {
       make_int("rate_limit", "failed_auth_burst", &Config::rate_limit,
                &RateLimitConfig::failed_auth_burst),
       make_string("log", "level", &Config::log, &LogConfig::level),
+      make_ms("leases", "confirm_timeout_ms", &energy::LeaseServiceOptions::confirm_timeout),
+      make_ms("leases", "reclaim_confirm_timeout_ms",
+              &energy::LeaseServiceOptions::reclaim_confirm_timeout),
+      make_int("leases", "tx_expiration_ms", &Config::leases,
+               &energy::LeaseServiceOptions::tx_expiration_ms),
+      make_parsed("leases", "early_reclaim_refund",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    auto policy = energy::refund_policy_from_name(text);
+                    if (!policy) return common::make_error("config", "must be none or prorata");
+                    c.leases.early_reclaim_refund = *policy;
+                    return {};
+                  }),
+      make_parsed("leases", "reclaim_max_attempts",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    RELAY_ASSIGN_OR_RETURN(int64_t value, parse_int("value", text));
+                    if (value < 1 || value > 1000) return common::make_error("config", "1..1000");
+                    c.leases.reclaim_max_attempts = static_cast<int>(value);
+                    return {};
+                  }),
+      make_ms("leases", "interrupted_after_ms", &energy::LeaseServiceOptions::interrupted_after),
+      make_ms("leases", "overdue_after_ms", &energy::LeaseServiceOptions::overdue_after),
+      make_parsed("leases", "job_threads",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    RELAY_ASSIGN_OR_RETURN(c.job_threads, parse_int("value", text));
+                    if (c.job_threads < 1 || c.job_threads > 64) {
+                      return common::make_error("config", "must be 1..64");
+                    }
+                    return {};
+                  }),
       make_parsed("pricing", "tiers",
                   [](Config& c, const std::string& text) -> common::Status {
                     RELAY_ASSIGN_OR_RETURN(c.pricing.tiers, energy::parse_duration_tiers(text));
@@ -257,6 +297,7 @@ common::Status validate(const Config& c, ConfigUse use) {
   RELAY_TRY_STATUS(
       check_range("rate_limit.failed_auth_burst", c.rate_limit.failed_auth_burst, 1, 1'000'000));
   if (use == ConfigUse::kDaemon) RELAY_TRY_STATUS(energy::validate_pricing(c.pricing));
+  if (use == ConfigUse::kDaemon) RELAY_TRY_STATUS(energy::validate_lease_options(c.leases));
   static const std::vector<std::string> levels = {"debug", "info", "warn", "error"};
   if (std::find(levels.begin(), levels.end(), c.log.level) == levels.end()) {
     return config_error("log.level", "must be debug, info, warn or error");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "energy/lease_service.h"
 #include "energy/pricing.h"
 
 namespace relay::daemon {
@@ -71,6 +72,10 @@ struct Config {
   // [pricing]: tiers as "3600:60,86400:90" (max duration s : sun per energy), the rest as named in
   // energy/pricing.h; activation_fee_sun = -1 reads the activation price from the chain.
   energy::PricingConfig pricing;
+  // [leases]: *_ms keys for the durations of energy::LeaseServiceOptions, early_reclaim_refund =
+  // none | prorata, reclaim_max_attempts, ledger_scan_limit; job_threads for the reclaim runner.
+  energy::LeaseServiceOptions leases;
+  int64_t job_threads = 4;
   RateLimitConfig rate_limit;
   LogConfig log;
 };

@@ -139,6 +139,7 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
         {{"refreshed", pass.refreshed}, {"failed", pass.failed}, {"suspended", pass.suspended}});
     monitor->start();
   }
+  api.start_leases();
 
   // ---- stage 4: start ----
   auto port = api.server().start();
@@ -202,7 +203,7 @@ int run_daemon(const std::string& config_path, const sigset_t& signals) {
   systemd.stopping("draining");
   log.log(LogLevel::kInfo, "draining");
   bool drained = api.server().drain(std::chrono::milliseconds(config->server.drain_timeout_ms));
-  if (auto* monitor = api.pool_monitor()) monitor->stop();
+  api.stop_background();
   log.log(drained ? LogLevel::kInfo : LogLevel::kWarn, "stopped", {{"drained", drained}});
   return kExitClean;
 }
