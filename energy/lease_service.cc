@@ -6,6 +6,7 @@
 
 #include "chain/builders.h"
 #include "common/bytes.h"
+#include "common/fault_point.h"
 
 namespace relay::energy {
 
@@ -344,6 +345,7 @@ Result<Lease> LeaseService::activate(const Lease& lease, const ChainTxRecord& re
   RELAY_TRY_STATUS(capture_hold(*lease.hold_id, lease.price.total_sun));
   RELAY_TRY_STATUS(deps_.capacity.mark_delegated(*lease.reservation_id, delegated_at));
   RELAY_TRY_STATUS(ensure_reclaim_job(lease, expires_at));
+  RELAY_FAULT_POINT("before_confirm");
   auto active =
       deps_.leases.activate(lease.id, record.id, delegated_at, expires_at, deps_.clock.now());
   if (!active.ok()) {
@@ -562,6 +564,7 @@ Status LeaseService::reclaim_step(Lease lease) {
     return error;
   }
   ChainTxRecord record = submitted->record;
+  RELAY_FAULT_POINT("mid_reclaim");
   (void)deps_.leases.set_reclaim_tx(lease.id, lease.reclaim_tx_id, record.id, deps_.clock.now());
   if (submitted->pending || options_.reclaim_confirm_timeout.count() > 0) {
     RELAY_ASSIGN_OR_RETURN(record, wait(record));
