@@ -82,6 +82,13 @@ class ChainProbe final : public api::HealthProbe {
   CachedCheck cache_;
 };
 
+chain::TronGridOptions chain_options(const ChainConfig& chain);
+
+// The signers, if a relayer key is configured: from the systemd credential when present, else the
+// key file; then every own pool's owner key. Null (not an error) without a relayer key.
+common::Result<std::unique_ptr<signer::PoolSigners>> load_signers(const Config& config,
+                                                                  common::Logger& log);
+
 class ApiWiring {
  public:
   // Without `signers` (no relayer key configured) the pool routes and the monitor are left out.
@@ -97,6 +104,12 @@ class ApiWiring {
   // the pool monitor's first pass (which re-admits the pools the signers may sign for).
   void start_leases();
   void stop_background();
+
+  // tronrelayctl reclaim --due: one claim of up to `limit` due reclaim jobs, run here and now (safe
+  // beside running daemons: the claim skips what they hold). "unavailable" without leases.
+  common::Result<scheduler::JobPass> reclaim_due_once(int limit);
+  // --dry-run: active leases past their expiry, which the next claim would reclaim.
+  common::Result<std::vector<energy::Lease>> overdue_leases(int limit);
   // Deletes Idempotency-Keys past their retention (24 h) and quotes expired for an hour; the
   // daemon calls it every few minutes. Returns the rows deleted.
   common::Result<int64_t> sweep_expired(common::TimePoint now);
@@ -127,6 +140,7 @@ class ApiWiring {
   std::unique_ptr<scheduler::JobRunner> job_runner_;
   std::unique_ptr<PeriodicTask> housekeeping_;
   common::Logger& log_;
+  const common::Clock& clock_;
   DatabaseProbe database_probe_;
   ChainProbe chain_probe_;
   std::unique_ptr<api::ApiServer> server_;

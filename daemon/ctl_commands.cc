@@ -11,6 +11,7 @@
 #include "chain/tx_json.h"
 #include "common/address.h"
 #include "common/json.h"
+#include "daemon/ctl_reclaim.h"
 #include "daemon/ctl_store_commands.h"
 #include "signer/key_file.h"
 #include "signer/signer.h"
@@ -31,6 +32,8 @@ constexpr const char* kUsage =
     "  [--config FILE] keys create --tenant ID --scopes a,b [--expires-days N] | list [--tenant "
     "ID]\n"
     "                  | revoke ID\n"
+    "  [--config FILE] reclaim --due [--dry-run] [--limit N]\n"
+    "                  claim and run due lease reclaims once (cron; safe beside daemons)\n"
     "  The database URL comes from FILE ([database] url), or TRONRELAY_CONFIG, or\n"
     "  TRONRELAY_DATABASE_URL.\n";
 
@@ -164,6 +167,7 @@ int run_ctl(const std::vector<std::string>& all_args, std::istream& in, std::ost
     return key_address(args, out, err);
   if (args[0] == "address") return address(args, out, err);
   if (is_store_command(args)) return run_store_command(args, config_path, out, err);
+  if (is_reclaim_command(args)) return run_reclaim_command(args, config_path, out, err);
   return invalid(err, "unknown command '" + args[0] + "' (try --help)");
 }
 

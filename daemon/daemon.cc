@@ -35,54 +35,6 @@ common::LogLevel level_of(const std::string& name) {
   return common::parse_log_level(name).value_or(LogLevel::kInfo);
 }
 
-chain::TronGridOptions chain_options(const ChainConfig& chain) {
-  chain::TronGridOptions options;
-  for (const auto& url : chain.endpoints) options.endpoints.push_back({url, chain.api_key});
-  options.rps = static_cast<double>(chain.requests_per_second);
-  options.burst = static_cast<double>(chain.requests_per_second);
-  options.timeout = std::chrono::milliseconds(chain.timeout_ms);
-  options.max_attempts = static_cast<int>(chain.max_attempts);
-  options.breaker_threshold = static_cast<int>(chain.breaker_threshold);
-  options.breaker_cooldown = std::chrono::milliseconds(chain.breaker_cooldown_ms);
-  return options;
-}
-
-// The signers, if a relayer key is configured: from the systemd credential when present, else the
-// key file; then every own pool's owner key. Loaded now so a bad key fails the start, not the
-// first lease; only addresses are logged.
-common::Result<std::unique_ptr<signer::PoolSigners>> load_signers(const Config& config,
-                                                                  common::Logger& log) {
-  const SignerConfig& signer = config.signer;
-  std::optional<common::Result<signer::SecretKey>> key;
-  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  if (credentials != nullptr && !signer.credential.empty()) {
-    key = signer::load_credential(signer.credential);
-  } else if (!signer.key_file.empty()) {
-    key = signer::load_key_file(signer.key_file);
-  }
-  if (!key) {
-    if (!config.pools.owner_key_files.empty()) {
-      return common::make_error("config",
-                                "pools.owner_key_files needs a relayer key (signer.key_file)");
-    }
-    log.log(LogLevel::kWarn, "no relayer key configured; pools and signing are disabled");
-    return std::unique_ptr<signer::PoolSigners>();
-  }
-  if (!key->ok()) return key->error();
-  RELAY_ASSIGN_OR_RETURN(auto signers, signer::PoolSigners::create(std::move(**key)));
-  log.log(LogLevel::kInfo, "relayer key loaded",
-          {{"address", signers->relayer_address().to_base58()}});
-  for (const auto& file : config.pools.owner_key_files) {
-    auto owner_key = signer::load_key_file(file);
-    if (!owner_key.ok()) {
-      return common::make_error(owner_key.error().code, file + ": " + owner_key.error().message);
-    }
-    RELAY_ASSIGN_OR_RETURN(common::Address owner, signers->add_owner_key(std::move(*owner_key)));
-    log.log(LogLevel::kInfo, "own pool key loaded", {{"address", owner.to_base58()}});
-  }
-  return signers;
-}
-
 }  // namespace
 
 int run_daemon(const std::string& config_path, const sigset_t& signals) {

@@ -2,10 +2,12 @@
 # tronrelayd's life as an operator sees it: a bad config fails with the key named; a good one
 # starts against PostgreSQL and tron-devnet and serves; SIGTERM under load drains — every request
 # the server accepted gets its complete answer — and the process exits 0.
-# Usage: lifecycle_pg_test.sh TRONRELAYD TRON_DEVNET   (needs TRONRELAY_TEST_DATABASE_URL)
+# Then the cron path: tronrelayctl reclaim --due against the same database and chain.
+# Usage: lifecycle_pg_test.sh TRONRELAYD TRON_DEVNET TRONRELAYCTL   (needs TRONRELAY_TEST_DATABASE_URL)
 set -euo pipefail
 daemon=$1
 devnet=$2
+ctl=$3
 : "${TRONRELAY_TEST_DATABASE_URL:?set by ./run test}"
 work=$(mktemp -d)
 pids=()
@@ -104,4 +106,19 @@ broken=$(cat "$work"/client.* | grep -v ' 200$' | grep -vc '^refused$' || true)
 [[ $answered -gt 0 ]] || fail "no request was answered before the stop"
 [[ $broken -eq 0 ]] || fail "$broken accepted requests got no complete answer"
 echo "PASS SIGTERM drained: $answered answered, the rest refused before being accepted, none cut off"
-echo "5 passed, 0 failed"
+
+# 5. The cron path with the relayer key: a dry run lists nothing due, a run claims nothing and exits
+#    0; without a key it refuses with exit 2.
+set +e
+"$ctl" --config "$work/good.toml" reclaim --due > "$work/ctl.out" 2> "$work/ctl.err"
+code=$?
+set -e
+[[ $code -eq 2 ]] || fail "reclaim without a relayer key exited $code"
+(umask 077 && echo 1234567890123456789012345678901234567890123456789012345678901234 > "$work/relayer.key")
+printf '[signer]\nkey_file = "%s"\n' "$work/relayer.key" >> "$work/good.toml"
+"$ctl" --config "$work/good.toml" reclaim --due --dry-run > "$work/ctl.out" || fail "dry run failed"
+grep -q '"dry_run":true,"due":\[\]' "$work/ctl.out" || fail "dry run said $(cat "$work/ctl.out")"
+"$ctl" --config "$work/good.toml" reclaim --due --limit 50 > "$work/ctl.out" || fail "reclaim failed"
+grep -q '"claimed":0' "$work/ctl.out" || fail "reclaim said $(cat "$work/ctl.out")"
+echo "PASS tronrelayctl reclaim --due"
+echo "6 passed, 0 failed"

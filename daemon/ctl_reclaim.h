@@ -1,0 +1,17 @@
+// tronrelayctl reclaim --due [--dry-run] [--limit N]: the cron path of DESIGN §3. It builds the
+// daemon's parts from the same config and keys, re-admits the pools, and claims and runs due
+// reclaim jobs once — with FOR UPDATE SKIP LOCKED, so it is safe beside running daemons: what they
+// hold is skipped, and a job runs in exactly one place.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace relay::daemon {
+
+bool is_reclaim_command(const std::vector<std::string>& args);
+int run_reclaim_command(const std::vector<std::string>& args, const std::string& config_path,
+                        std::ostream& out, std::ostream& err);
+
+}  // namespace relay::daemon
