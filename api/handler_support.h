@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,17 @@ struct RouteSpec {
   bool takes_body = false;
   Handler handler;
 };
+
+// A scoped route whose handler is a member of a route module; the module is shared by its routes
+// and lives as long as they do.
+template <typename Module>
+RouteSpec module_route(const std::shared_ptr<Module>& module, energy::Scope scope, bool takes_body,
+                       common::Result<common::HttpResponse> (Module::*handler)(Call&)) {
+  return RouteSpec{.access = Access::kScope,
+                   .scope = scope,
+                   .takes_body = takes_body,
+                   .handler = [module, handler](Call& call) { return (*module.*handler)(call); }};
+}
 
 // Route modules register through this, so they need not see ApiServer's internals.
 class RouteRegistrar {

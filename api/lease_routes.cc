@@ -41,11 +41,8 @@ class LeaseRoutes {
   explicit LeaseRoutes(energy::LeaseService& leases) : leases_(leases) {}
 
   void register_on(RouteRegistrar& routes, const std::shared_ptr<LeaseRoutes>& self) {
-    auto scoped = [self](bool takes_body, Result<HttpResponse> (LeaseRoutes::*handler)(Call&)) {
-      return RouteSpec{.access = Access::kScope,
-                       .scope = energy::Scope::kLease,
-                       .takes_body = takes_body,
-                       .handler = [self, handler](Call& call) { return (*self.*handler)(call); }};
+    auto scoped = [&self](bool takes_body, Result<HttpResponse> (LeaseRoutes::*handler)(Call&)) {
+      return module_route(self, energy::Scope::kLease, takes_body, handler);
     };
     routes.add("POST", "/v1/leases", scoped(true, &LeaseRoutes::create));
     routes.add("GET", "/v1/leases", scoped(false, &LeaseRoutes::list));

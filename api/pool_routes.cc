@@ -76,11 +76,8 @@ class PoolRoutes {
       : pools_(pools), store_(store) {}
 
   void register_on(RouteRegistrar& routes, const std::shared_ptr<PoolRoutes>& self) {
-    auto scoped = [self](bool takes_body, Result<HttpResponse> (PoolRoutes::*handler)(Call&)) {
-      return RouteSpec{.access = Access::kScope,
-                       .scope = energy::Scope::kPools,
-                       .takes_body = takes_body,
-                       .handler = [self, handler](Call& call) { return (*self.*handler)(call); }};
+    auto scoped = [&self](bool takes_body, Result<HttpResponse> (PoolRoutes::*handler)(Call&)) {
+      return module_route(self, energy::Scope::kPools, takes_body, handler);
     };
     routes.add("POST", "/v1/pools", scoped(true, &PoolRoutes::create));
     routes.add("GET", "/v1/pools", scoped(false, &PoolRoutes::list));

@@ -43,11 +43,8 @@ class QuoteRoutes {
   explicit QuoteRoutes(energy::QuoteService& quotes) : quotes_(quotes) {}
 
   void register_on(RouteRegistrar& routes, const std::shared_ptr<QuoteRoutes>& self) {
-    auto scoped = [self](bool takes_body, Result<HttpResponse> (QuoteRoutes::*handler)(Call&)) {
-      return RouteSpec{.access = Access::kScope,
-                       .scope = energy::Scope::kQuote,
-                       .takes_body = takes_body,
-                       .handler = [self, handler](Call& call) { return (*self.*handler)(call); }};
+    auto scoped = [&self](bool takes_body, Result<HttpResponse> (QuoteRoutes::*handler)(Call&)) {
+      return module_route(self, energy::Scope::kQuote, takes_body, handler);
     };
     routes.add("POST", "/v1/quote", scoped(true, &QuoteRoutes::create));
     routes.add("GET", "/v1/quote/{id}", scoped(false, &QuoteRoutes::view));
