@@ -16,6 +16,7 @@ using common::make_error;
 using common::Result;
 
 constexpr size_t kMaxNameLength = 200;
+constexpr int kAttentionJobs = 100;
 // A signed AccountPermissionUpdate with 8 actives of 5 keys is a few KiB; 64 KiB of hex is ample.
 constexpr size_t kMaxSignedTxHex = 64 * 1024;
 
@@ -72,8 +73,8 @@ Result<common::Bytes> signed_transaction(const json::object& body) {
 
 class PoolRoutes {
  public:
-  PoolRoutes(energy::PoolService& pools, energy::PoolRepository& store)
-      : pools_(pools), store_(store) {}
+  PoolRoutes(energy::PoolService& pools, energy::PoolRepository& store, energy::JobQueue* jobs)
+      : pools_(pools), store_(store), jobs_(jobs) {}
 
   void register_on(RouteRegistrar& routes, const std::shared_ptr<PoolRoutes>& self) {
     auto scoped = [&self](bool takes_body, Result<HttpResponse> (PoolRoutes::*handler)(Call&)) {
@@ -272,7 +273,22 @@ class PoolRoutes {
       item["tenant_id"] = pool.tenant_id;
       suspended.push_back(std::move(item));
     }
-    return json_reply(200, json::object{{"suspended_pools", std::move(suspended)}});
+    // Jobs that failed their last attempt (a reclaim that could not be done) need a person.
+    json::array dead;
+    if (jobs_ != nullptr) {
+      RELAY_ASSIGN_OR_RETURN(auto jobs, jobs_->list_dead(kAttentionJobs));
+      for (const auto& job : jobs) {
+        dead.push_back(json::object{{"id", job.id},
+                                    {"kind", job.kind},
+                                    {"ref", job.ref},
+                                    {"attempts", job.attempts},
+                                    {"last_error", job.last_error},
+                                    {"due_at", ms(job.due_at)},
+                                    {"done_at", ms_or_null(job.done_at)}});
+      }
+    }
+    return json_reply(200, json::object{{"suspended_pools", std::move(suspended)},
+                                        {"dead_jobs", std::move(dead)}});
   }
 
   static json::object view_json(const energy::PoolView& view) {
@@ -284,14 +300,15 @@ class PoolRoutes {
 
   energy::PoolService& pools_;
   energy::PoolRepository& store_;
+  energy::JobQueue* jobs_;
 };
 
 }  // namespace
 
 void add_pool_routes(RouteRegistrar& routes, energy::PoolService& pools,
-                     energy::PoolRepository& pool_store) {
+                     energy::PoolRepository& pool_store, energy::JobQueue* jobs) {
   // Each handler holds a share of the module, so it lives as long as the routes do.
-  auto module = std::make_shared<PoolRoutes>(pools, pool_store);
+  auto module = std::make_shared<PoolRoutes>(pools, pool_store, jobs);
   module->register_on(routes, module);
 }
 

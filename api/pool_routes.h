@@ -4,13 +4,15 @@
 #pragma once
 
 #include "api/handler_support.h"
+#include "energy/jobs.h"
 #include "energy/pool.h"
 #include "energy/pool_service.h"
 
 namespace relay::api {
 
+// `jobs` (optional) adds the dead jobs to GET /v1/admin/attention.
 void add_pool_routes(RouteRegistrar& routes, energy::PoolService& pools,
-                     energy::PoolRepository& pool_store);
+                     energy::PoolRepository& pool_store, energy::JobQueue* jobs = nullptr);
 
 // A pool as the API shows it (also used by tests and tronrelayctl output).
 boost::json::object pool_json(const energy::Pool& pool);

@@ -131,7 +131,7 @@ struct ApiServer::State : RouteRegistrar {
     add("POST", "/v1/admin/tenants/{id}/credit",
         {Access::kScope, energy::Scope::kOperator, true, member(&State::credit_tenant)});
     if (services.pools != nullptr && services.pool_store != nullptr) {
-      add_pool_routes(*this, *services.pools, *services.pool_store);
+      add_pool_routes(*this, *services.pools, *services.pool_store, services.jobs);
     }
     if (services.quotes != nullptr) add_quote_routes(*this, *services.quotes);
     if (services.leases != nullptr) add_lease_routes(*this, *services.leases);

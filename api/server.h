@@ -56,6 +56,8 @@ struct ApiServices {
   // The pool routes (DESIGN.md §5) are served when both are given.
   energy::PoolService* pools = nullptr;
   energy::PoolRepository* pool_store = nullptr;
+  // Dead jobs are listed by GET /v1/admin/attention when given.
+  energy::JobQueue* jobs = nullptr;
   // POST /v1/quote and GET /v1/quote/{id} are served when given.
   energy::QuoteService* quotes = nullptr;
   // The lease routes (POST/GET /v1/leases, GET /v1/leases/{id}, POST /v1/leases/{id}/reclaim) are

@@ -132,6 +132,7 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
                           return service->handle_reclaim_job(job);
                         });
     services.leases = lease_service_.get();
+    services.jobs = &jobs_;
   }
   server_ = std::make_unique<api::ApiServer>(options, services, log);
   declare_metrics(node);

@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "signer/pool_signers.h"
 #include "signer/signer.h"
+#include "tests/support/fake_jobs.h"
 #include "tests/support/fake_pools.h"
 #include "tests/support/fake_store.h"
 #include "tests/support/fake_tron_node.h"
@@ -63,7 +64,8 @@ class PoolRoutesTest : public ::testing::Test {
                          .database = probe_,
                          .chain = probe_,
                          .pools = &service_,
-                         .pool_store = &pools_};
+                         .pool_store = &pools_,
+                         .jobs = &jobs_};
     server_ = std::make_unique<ApiServer>(options, services, logger_);
   }
 
@@ -109,6 +111,7 @@ class PoolRoutesTest : public ::testing::Test {
   testing::FakeStore store_;
   energy::ApiKeyService key_service_;
   testing::FakePools pools_;
+  testing::FakeJobQueue jobs_{clock_};
   testing::FakeTronNode node_;
   std::unique_ptr<signer::PoolSigners> signers_;
   energy::PoolService service_;
@@ -290,6 +293,17 @@ TEST_F(PoolRoutesTest, OnboardingRouteByRoute) {
   EXPECT_EQ(body_of(refreshed).at("status"), "suspended");
   auto attention = body_of(call("GET", "/v1/admin/attention", "", operator_));
   ASSERT_EQ(attention.at("suspended_pools").as_array().size(), 1U);
+  EXPECT_TRUE(attention.at("dead_jobs").as_array().empty());
+
+  // A reclaim that failed its last attempt is listed too.
+  ASSERT_TRUE(jobs_.enqueue("reclaim_lease", "lease:7", clock_.now(), 1).ok());
+  auto claimed = jobs_.claim_due(clock_.now(), "w", 10, std::chrono::minutes(1), {});
+  ASSERT_TRUE(claimed.ok() && claimed->size() == 1U);
+  ASSERT_TRUE(jobs_.retry(claimed->front().id, "w", "undelegate refused", clock_.now()).ok());
+  auto with_dead = body_of(call("GET", "/v1/admin/attention", "", operator_));
+  ASSERT_EQ(with_dead.at("dead_jobs").as_array().size(), 1U);
+  EXPECT_EQ(with_dead.at("dead_jobs").at(0).at("ref"), "lease:7");
+  EXPECT_EQ(with_dead.at("dead_jobs").at(0).at("last_error"), "undelegate refused");
 }
 
 TEST_F(PoolRoutesTest, ChainDownIsUnavailableNotACrash) {
