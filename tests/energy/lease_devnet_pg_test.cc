@@ -4,7 +4,9 @@
 // energy shows on the receiver's account, and the reclaim at expiry gives it back. Then the crash
 // test: for every fault point of the flow a "daemon" (this binary, exec'd again) dies there
 // (TRONRELAY_FAULT) and a restarted one recovers; every lease ends delegated at most once,
-// reclaimed or failed-and-refunded, with the ledger and the pool's reservations exact.
+// reclaimed or failed-and-refunded, with the ledger and the pool's reservations exact. And the
+// concurrency and idempotency tests: 200 parallel leases against a pool capped to fit 10 (no
+// over-commit, the rest 409), and POST /v1/leases retried with one Idempotency-Key (one lease).
 //
 // Time: the daemon's clock is the system clock plus an offset the test moves, and the devnet's
 // time is moved by the same amount (/admin/time/advance), so "past the expiry" needs no sleep.
@@ -17,8 +19,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
+#include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 #include <sstream>
@@ -27,10 +33,12 @@
 #include <utility>
 #include <vector>
 
+#include "api/server.h"
 #include "chain/http_transport.h"
 #include "chain/trongrid_client.h"
 #include "common/fault_point.h"
 #include "common/log.h"
+#include "energy/api_keys.h"
 #include "energy/chain_tx_sender.h"
 #include "energy/lease_service.h"
 #include "energy/pool_service.h"
@@ -40,6 +48,7 @@
 #include "signer/secret_key.h"
 #include "store/audit_log.h"
 #include "store/chain_tx_journal_repository.h"
+#include "store/idempotency_repository.h"
 #include "store/job_queue_repository.h"
 #include "store/lease_repository.h"
 #include "store/ledger_repository.h"
@@ -47,6 +56,7 @@
 #include "store/quote_repository.h"
 #include "store/tenant_repository.h"
 #include "tests/support/devnet_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/pg.h"
 
 namespace relay::energy {
@@ -85,9 +95,10 @@ class OffsetClock final : public common::Clock {
 
 // What one tronrelayd process builds for leasing: its own connections, client, keys and services.
 struct Daemon {
-  Daemon(const std::string& db_url, const std::string& node_url, int64_t offset_ms)
+  Daemon(const std::string& db_url, const std::string& node_url, int64_t offset_ms,
+         int db_connections = 4)
       : clock(offset_ms), log(log_out, common::LogLevel::kDebug) {
-    auto opened = store::Database::open(db_url, 4);
+    auto opened = store::Database::open(db_url, db_connections);
     if (!opened.ok()) throw std::runtime_error(opened.error().message);
     db = std::move(*opened);
     tenants = std::make_unique<store::PgTenantRepository>(*db);
@@ -247,8 +258,8 @@ class LeaseDevnetPgTest : public testing::PgTest {
     devnet_.reset();
   }
 
-  std::unique_ptr<Daemon> start_daemon() {
-    return std::make_unique<Daemon>(db_url_, devnet_->url(), offset_ms_);
+  std::unique_ptr<Daemon> start_daemon(int db_connections = 4) {
+    return std::make_unique<Daemon>(db_url_, devnet_->url(), offset_ms_, db_connections);
   }
 
   // Time passes for the daemon and the chain alike.
@@ -491,6 +502,226 @@ INSTANTIATE_TEST_SUITE_P(FaultPoints, LeaseCrashTest,
                          ::testing::Values("after_sign", "after_write_ahead", "after_broadcast",
                                            "before_confirm", "mid_reclaim"),
                          [](const auto& info) { return std::string(info.param); });
+
+// Issue #6's concurrency test: 200 requests at once for a pool whose max_delegate_sun fits only
+// kFit leases. Each request has a receiver of its own (activated through the devnet's admin fund
+// route), so the one-in-flight-per-(pool, receiver) rule does not come into it: only capacity
+// refuses. No over-commit: at most kFit succeed, every refusal is 409 insufficient_capacity (or
+// conflict), and the store, the ledger and the chain agree on what was leased.
+TEST_F(LeaseDevnetPgTest, ParallelLeasesNeverOverCommitCapacity) {
+  constexpr int kRequests = 200;
+  constexpr int kFit = 10;
+  daemon_ = start_daemon(24);  // the requests share the connections: enough that none time out
+  Daemon& d = *daemon_;
+  ASSERT_TRUE(d.pool_service->refresh_all().ok());  // a daemon admits its pools at start
+
+  // The receivers, activated on chain.
+  std::vector<Address> receivers;
+  for (int i = 0; i < kRequests; ++i) {
+    std::vector<uint8_t> id20(20, 0x5a);
+    id20[18] = static_cast<uint8_t>(i >> 8);
+    id20[19] = static_cast<uint8_t>(i & 0xff);
+    receivers.push_back(Address::from_id20(common::ByteView(id20.data(), id20.size())));
+    devnet_->admin("fund",
+                   R"({"address":")" + receivers.back().to_base58() + R"(","amount_sun":1000000})");
+  }
+  devnet_->mine(1);
+
+  // The stake and price of one lease now, and a cap on the pool that fits kFit of them.
+  auto probe = d.quotes->create(tenant_id_, QuoteRequest{.receiver = receivers[0],
+                                                         .energy = common::Energy(kEnergy),
+                                                         .usdt_transfer = std::nullopt,
+                                                         .duration_s = kDurationS});
+  ASSERT_TRUE(probe.ok()) << probe.error().code << ": " << probe.error().message;
+  const int64_t stake = probe->stake_sun.value();
+  const int64_t price = probe->price.total_sun.value();
+  ASSERT_GT(stake, 0);
+  const int64_t cap = kFit * stake + stake / 2;
+  auto capped = d.pools->update(pool_id_, std::nullopt, PoolChanges{.max_delegate_sun = cap});
+  ASSERT_TRUE(capped.ok()) << capped.error().message;
+  auto before = d.capacity->capacity(pool_id_);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->free_sun, cap);
+
+  // Enough money for every request to hold its price at once.
+  const int64_t credits = kCredit + kRequests * price * 2;
+  ASSERT_TRUE(d.ledger->credit(tenant_id_, Sun(credits - kCredit), "admin:credit").ok());
+
+  std::mutex mutex;
+  std::vector<Lease> leased;
+  std::map<std::string, int> refusals;
+  std::vector<std::string> other_errors;
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRequests; ++i) {
+    threads.emplace_back([&, i] {
+      while (!go.load()) std::this_thread::yield();
+      auto result = d.leases->create(tenant_id_, LeaseRequest{.quote_id = std::nullopt,
+                                                              .receiver = receivers[i],
+                                                              .energy = common::Energy(kEnergy),
+                                                              .duration_s = kDurationS,
+                                                              .max_cost = Sun(price * 2)});
+      std::lock_guard lock(mutex);
+      if (result.ok()) {
+        leased.push_back(*result);
+      } else if (result.error().code == "insufficient_capacity" ||
+                 result.error().code == "conflict") {
+        ++refusals[result.error().code];
+      } else {
+        other_errors.push_back(result.error().code + ": " + result.error().message);
+      }
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  const auto took = std::chrono::steady_clock::now() - started;
+  std::cout << "[ parallel ] " << leased.size() << " leased, " << refusals["insufficient_capacity"]
+            << " insufficient_capacity, " << refusals["conflict"] << " conflict, "
+            << other_errors.size() << " other, in "
+            << std::chrono::duration_cast<milliseconds>(took).count() << " ms\n";
+
+  EXPECT_TRUE(other_errors.empty()) << other_errors.front();
+  EXPECT_LE(static_cast<int>(leased.size()), kFit);
+  EXPECT_EQ(static_cast<int>(leased.size()), kFit) << "the capacity that fits was not all sold";
+  EXPECT_EQ(
+      static_cast<int>(leased.size()) + refusals["insufficient_capacity"] + refusals["conflict"],
+      kRequests);
+
+  int64_t stake_sum = 0;
+  int64_t price_sum = 0;
+  for (const Lease& lease : leased) {
+    EXPECT_EQ(lease.state, LeaseState::kActive) << lease.state_reason;
+    EXPECT_EQ(lease.pool_id, pool_id_);
+    stake_sum += lease.stake_sun.value();
+    price_sum += lease.price.total_sun.value();
+  }
+  EXPECT_LE(stake_sum, cap);
+
+  // The store: what is promised from the pool never passes the cap, and is exactly the leases'.
+  auto after = d.capacity->capacity(pool_id_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_LE(after->reserved_sun, cap);
+  EXPECT_EQ(after->reserved_sun, stake_sum);
+  EXPECT_LT(after->free_sun, stake);
+  EXPECT_EQ(count("SELECT coalesce(sum(stake_sun), 0) FROM pool_reservations WHERE state <> "
+                  "'released' AND pool_id = " +
+                  std::to_string(pool_id_)),
+            stake_sum);
+  EXPECT_EQ(count("SELECT count(*) FROM leases WHERE state = 'active'"),
+            static_cast<int64_t>(leased.size()));
+  EXPECT_EQ(count("SELECT count(*) FROM leases WHERE state IN ('pending', 'delegating')"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM holds WHERE state = 'open'"), 0);
+
+  // The ledger: the credits less the captured prices of the active leases, nothing held.
+  auto balance = d.ledger->balance(tenant_id_);
+  ASSERT_TRUE(balance.ok());
+  EXPECT_EQ(balance->balance.value(), credits - price_sum);
+  EXPECT_EQ(balance->reserved.value(), 0);
+
+  // The chain: the pool delegated exactly the active leases' stake, each to its receiver.
+  devnet_->mine(1);
+  std::map<std::string, int64_t> leased_to;
+  for (const Lease& lease : leased)
+    leased_to[lease.receiver.to_base58()] += lease.stake_sun.value();
+  int64_t on_chain = 0;
+  for (const Address& receiver : receivers) {
+    const int64_t delegated = d.delegated_to(receiver);
+    on_chain += delegated;
+    auto expected = leased_to.find(receiver.to_base58());
+    EXPECT_EQ(delegated, expected == leased_to.end() ? 0 : expected->second)
+        << receiver.to_base58();
+  }
+  EXPECT_EQ(on_chain, stake_sum);
+  EXPECT_EQ(count("SELECT count(*) FROM chain_txs WHERE purpose = 'lease_delegate'"),
+            static_cast<int64_t>(leased.size()));
+}
+
+// A HealthProbe that is always fine: the lease routes do not look at it.
+class HealthyProbe final : public api::HealthProbe {
+ public:
+  common::Status check() override { return {}; }
+};
+
+// POST /v1/leases over HTTP with an Idempotency-Key: a retry of the same request is answered from
+// the stored reply (one lease, one delegation), and the key with another body is refused.
+TEST_F(LeaseDevnetPgTest, IdempotentLeasePostMakesOneLease) {
+  Daemon& d = *daemon_;
+  store::PgApiKeyRepository keys(*d.db);
+  store::PgIdempotencyRepository idempotency(*d.db);
+  energy::ApiKeyService key_service(keys, d.clock);
+  HealthyProbe database_probe;
+  HealthyProbe chain_probe;
+  api::ApiOptions options;
+  options.http.host = "127.0.0.1";
+  options.http.port = 0;
+  options.http.threads = 4;
+  options.rate_limit.requests_per_second = 100'000;
+  options.rate_limit.burst = 100'000;
+  api::ApiServices services{.tenants = *d.tenants,
+                            .keys = keys,
+                            .ledger = *d.ledger,
+                            .idempotency = idempotency,
+                            .audit = *d.audit,
+                            .key_service = key_service,
+                            .clock = d.clock,
+                            .database = database_probe,
+                            .chain = chain_probe,
+                            .pools = d.pool_service.get(),
+                            .pool_store = d.pools.get(),
+                            .quotes = d.quotes.get(),
+                            .leases = d.leases.get()};
+  auto server = std::make_unique<api::ApiServer>(options, services, d.log);
+  auto port = server->start();
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  testing::TestHttpClient http(*port);
+  auto issued = key_service.issue(tenant_id_, {Scope::kLease, Scope::kQuote}, std::nullopt);
+  ASSERT_TRUE(issued.ok()) << issued.error().message;
+  const testing::TestHttpClient::Headers headers = {{"Authorization", "Bearer " + issued->secret},
+                                                    {"Idempotency-Key", "lease-retry-1"}};
+  const std::string body = R"({"receiver":")" + kReceiver.to_base58() + R"(","energy":)" +
+                           std::to_string(kEnergy) + R"(,"duration_s":)" +
+                           std::to_string(kDurationS) + R"(,"max_cost_sun":)" +
+                           std::to_string(kCredit / 2) + "}";
+
+  auto first = http.post("/v1/leases", body, headers);
+  ASSERT_EQ(first.result_int(), 201) << first.body();
+  EXPECT_EQ(first.find("Idempotent-Replayed"), first.end());
+  auto second = http.post("/v1/leases", body, headers);
+  ASSERT_EQ(second.result_int(), 201) << second.body();
+  EXPECT_EQ(second["Idempotent-Replayed"], "true");
+  const auto first_json = boost::json::parse(first.body()).as_object();
+  const auto second_json = boost::json::parse(second.body()).as_object();
+  EXPECT_EQ(first_json.at("id"), second_json.at("id"));
+  EXPECT_EQ(first.body(), second.body());
+
+  // The same key with another body: refused, and nothing more is leased.
+  const std::string other = R"({"receiver":")" + kReceiver.to_base58() + R"(","energy":)" +
+                            std::to_string(kEnergy + 1'000) + R"(,"duration_s":)" +
+                            std::to_string(kDurationS) + R"(,"max_cost_sun":)" +
+                            std::to_string(kCredit / 2) + "}";
+  auto reused = http.post("/v1/leases", other, headers);
+  EXPECT_EQ(reused.result_int(), 422) << reused.body();
+  EXPECT_NE(reused.body().find("idempotency_key_reused"), std::string::npos) << reused.body();
+
+  server->stop();
+  server.reset();
+  const int64_t lease_id = first_json.at("id").as_int64();
+  EXPECT_EQ(count("SELECT count(*) FROM leases"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM chain_txs WHERE purpose = 'lease_delegate'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM chain_txs WHERE purpose = 'lease_delegate' AND "
+                  "owner_ref = 'lease:" +
+                  std::to_string(lease_id) + "'"),
+            1);
+  const Lease lease = d.lease(lease_id);
+  EXPECT_EQ(lease.state, LeaseState::kActive) << lease.state_reason;
+  devnet_->mine(1);
+  EXPECT_EQ(d.delegated_to(kReceiver), lease.stake_sun.value());
+  auto balance = d.ledger->balance(tenant_id_);
+  ASSERT_TRUE(balance.ok());
+  EXPECT_EQ(balance->balance.value(), kCredit - lease.price.total_sun.value());
+  EXPECT_EQ(balance->reserved.value(), 0);
+}
 
 // Not a test of its own: the daemon that LeaseCrashTest runs in a child process, and that dies at
 // TRONRELAY_FAULT. It leases like POST /v1/quote + POST /v1/leases, and with RELAY_CHILD_RECLAIM
