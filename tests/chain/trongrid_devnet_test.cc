@@ -21,6 +21,7 @@
 #include "common/json.h"
 #include "signer/secret_key.h"
 #include "signer/signer.h"
+#include "tests/support/devnet_process.h"
 
 extern char** environ;
 
@@ -39,104 +40,16 @@ constexpr int64_t kSunPerTrx = 1'000'000;
 
 Address addr(const char* text) { return *Address::parse(text); }
 
-// One tron-devnet child process; stopped (SIGTERM, then SIGKILL) when destroyed.
-class Devnet {
+// One tron-devnet child on devnet/demo-genesis.json, blocks on demand; `port` 0 lets the devnet
+// choose, a fixed one restarts "the same node".
+class Devnet : public relay::testing::DevnetProcess {
  public:
-  // `port` 0 lets the devnet choose; the chosen port is read from its first line of output.
-  explicit Devnet(uint16_t port = 0) {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    std::string genesis = std::string(PROJECT_SOURCE_DIR) + "/devnet/demo-genesis.json";
-    std::vector<std::string> args = {
-        TRON_DEVNET_BINARY, "--listen", listen, "--block-interval-ms", "0", "--solidity-depth", "2",
-        "--genesis",        genesis};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, TRON_DEVNET_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      throw std::runtime_error("cannot start " + std::string(TRON_DEVNET_BINARY));
-    }
-    out_ = fds[0];
-    std::string text;
-    std::smatch match;
-    const std::regex listening("listening on (http://127\\.0\\.0\\.1:([0-9]+))");
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!std::regex_search(text, match, listening)) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        stop();
-        throw std::runtime_error("tron-devnet did not report its port: " + text);
-      }
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buffer[256];
-      ssize_t n = read(out_, buffer, sizeof buffer);
-      if (n <= 0) {
-        stop();
-        throw std::runtime_error("tron-devnet exited before listening: " + text);
-      }
-      text.append(buffer, static_cast<size_t>(n));
-    }
-    url_ = match[1];
-    port_ = static_cast<uint16_t>(std::stoi(match[2]));
-  }
-  ~Devnet() { stop(); }
-  Devnet(const Devnet&) = delete;
-  Devnet& operator=(const Devnet&) = delete;
-
-  const std::string& url() const { return url_; }
-  uint16_t port() const { return port_; }
-
-  void stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      for (int i = 0; i < 100; ++i) {
-        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-          pid_ = 0;
-          break;
-        }
-        std::this_thread::sleep_for(milliseconds(50));
-      }
-      if (pid_ > 0) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = 0;
-      }
-    }
-    if (out_ >= 0) {
-      close(out_);
-      out_ = -1;
-    }
-  }
-
-  // The loopback-only admin routes (mine, faults), outside the client under test.
-  boost::json::object admin(const std::string& route, const std::string& body = "{}") {
-    auto reply =
-        admin_transport_.post_json(url_ + "/admin/" + route, body, {}, milliseconds(5'000));
-    EXPECT_TRUE(reply.ok()) << route;
-    if (!reply.ok()) return {};
-    EXPECT_EQ(reply->status, 200) << route << ": " << reply->body;
-    auto object = common::parse_json_object(reply->body);
-    return object.ok() ? *object : boost::json::object{};
-  }
-  void mine(int blocks = 1) { admin("mine", R"({"blocks":)" + std::to_string(blocks) + "}"); }
-  void faults(const std::string& config) { admin("faults", config); }
-
- private:
-  pid_t pid_ = 0;
-  int out_ = -1;
-  std::string url_;
-  uint16_t port_ = 0;
-  CurlTransport admin_transport_;
+  explicit Devnet(uint16_t port = 0)
+      : DevnetProcess({.binary = TRON_DEVNET_BINARY,
+                       .genesis = std::string(PROJECT_SOURCE_DIR) + "/devnet/demo-genesis.json",
+                       .block_interval_ms = 0,
+                       .solidity_depth = 2,
+                       .port = port}) {}
 };
 
 TronGridOptions options_for(const std::string& url) {

@@ -32,6 +32,7 @@ struct DevnetOptions {
   // 0 = blocks only on demand (mine()); otherwise a block every N ms.
   int block_interval_ms = 0;
   int solidity_depth = 2;
+  uint16_t port = 0;  // 0 = the devnet picks one; a fixed port lets a test restart "the same node"
 };
 
 class DevnetProcess {
@@ -46,7 +47,7 @@ class DevnetProcess {
     posix_spawn_file_actions_addclose(&actions, fds[1]);
     std::vector<std::string> args = {options.binary,
                                      "--listen",
-                                     "127.0.0.1:0",
+                                     "127.0.0.1:" + std::to_string(options.port),
                                      "--block-interval-ms",
                                      std::to_string(options.block_interval_ms),
                                      "--solidity-depth",
@@ -87,12 +88,14 @@ class DevnetProcess {
       text.append(buffer, static_cast<size_t>(n));
     }
     url_ = match[1];
+    port_ = static_cast<uint16_t>(std::stoi(match[2]));
   }
   ~DevnetProcess() { stop(); }
   DevnetProcess(const DevnetProcess&) = delete;
   DevnetProcess& operator=(const DevnetProcess&) = delete;
 
   const std::string& url() const { return url_; }
+  uint16_t port() const { return port_; }
 
   void stop() {
     if (pid_ > 0) {
@@ -131,6 +134,7 @@ class DevnetProcess {
   pid_t pid_ = 0;
   int out_ = -1;
   std::string url_;
+  uint16_t port_ = 0;
   chain::CurlTransport admin_transport_;
 };
 
