@@ -26,6 +26,7 @@
 #include "store/chain_tx_journal_repository.h"
 #include "store/pool_repository.h"
 #include "store/tenant_repository.h"
+#include "tests/support/child_process.h"
 #include "tests/support/devnet_process.h"
 #include "tests/support/pg.h"
 
@@ -163,32 +164,8 @@ class ChainTxSenderDevnetPgTest : public testing::PgTest {
   // Runs ChainTxSenderDevnetPgChild.DISABLED_SubmitOnce in a new process with `env` added to
   // this one's environment; returns its wait status.
   static int run_child(const std::vector<std::pair<std::string, std::string>>& env) {
-    std::vector<std::string> vars;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string var = *e;
-      bool replaced = false;
-      for (const auto& [key, value] : env) replaced |= var.starts_with(key + "=");
-      if (!replaced) vars.push_back(var);
-    }
-    for (const auto& [key, value] : env) vars.push_back(key + "=" + value);
-    std::vector<char*> envp;
-    for (auto& v : vars) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    std::string self = "/proc/self/exe";
-    std::string filter = "--gtest_filter=ChainTxSenderDevnetPgChild.DISABLED_SubmitOnce";
-    std::string disabled = "--gtest_also_run_disabled_tests";
-    std::vector<char*> argv = {self.data(), filter.data(), disabled.data(), nullptr};
-    // Its stdout is gtest's chatter; stderr stays, for "fault point … hit".
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return -1;
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
+    return relay::testing::run_disabled_test_in_child(
+        "ChainTxSenderDevnetPgChild.DISABLED_SubmitOnce", env);
   }
 
   std::unique_ptr<Daemon> start_daemon() {
