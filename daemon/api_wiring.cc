@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
 
 #include "signer/key_file.h"
 
@@ -10,23 +11,8 @@ namespace relay::daemon {
 
 namespace {
 constexpr auto kChainProbeTtl = std::chrono::seconds(5);
+constexpr auto kCountsTtl = std::chrono::seconds(15);
 }  // namespace
-
-common::Status CachedCheck::get(const std::function<common::Status()>& check) {
-  {
-    std::lock_guard lock(mutex_);
-    bool fresh = have_answer_ && clock_.now() - checked_at_ < ttl_;
-    if (fresh || (checking_ && have_answer_)) return last_;
-    checking_ = true;
-  }
-  common::Status result = check();
-  std::lock_guard lock(mutex_);
-  checking_ = false;
-  have_answer_ = true;
-  checked_at_ = clock_.now();
-  last_ = result;
-  return result;
-}
 
 ChainProbe::ChainProbe(const ChainConfig& config, chain::HttpTransport& transport,
                        const common::Clock& clock)
@@ -69,6 +55,8 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
       leases_(db),
       journal_(db),
       jobs_(db),
+      node_(node),
+      signers_(signers),
       log_(log),
       clock_(clock),
       database_probe_(db, clock),
@@ -127,10 +115,16 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
             .reclaim_scheduled = [runner = job_runner_.get()](
                                      common::TimePoint due) { runner->wake_if_earlier(due); }},
         config.leases);
-    job_runner_->handle(std::string(energy::kReclaimLeaseJob),
-                        [service = lease_service_.get()](const energy::Job& job) {
-                          return service->handle_reclaim_job(job);
-                        });
+    job_runner_->handle(std::string(energy::kReclaimLeaseJob), [this](const energy::Job& job) {
+      // How late each reclaim starts: its first attempt, against its due time (the lease's
+      // expiry, or the moment an early reclaim was asked for).
+      if (job.attempts == 1) {
+        server_->metrics().observe(
+            "tronrelay_reclaim_lag_seconds", {},
+            std::chrono::duration<double>(clock_.now() - job.due_at).count());
+      }
+      return lease_service_->handle_reclaim_job(job);
+    });
     services.leases = lease_service_.get();
     services.jobs = &jobs_;
   }
@@ -190,6 +184,20 @@ common::Result<std::vector<energy::Lease>> ApiWiring::overdue_leases(int limit) 
   return leases_.list_overdue(clock_.now(), limit);
 }
 
+common::Result<energy::ReconcileReport> ApiWiring::reconcile(
+    const energy::ReconcileOptions& options) {
+  if (sender_ == nullptr) {
+    return common::make_error("unavailable", "reconcile needs the relayer key (signer.key_file)");
+  }
+  energy::Reconciler reconciler({.pools = pools_,
+                                 .leases = leases_,
+                                 .node = node_,
+                                 .sender = *sender_,
+                                 .signers = *signers_,
+                                 .clock = clock_});
+  return reconciler.run(options);
+}
+
 void ApiWiring::stop_background() {
   if (housekeeping_) housekeeping_->stop();
   if (job_runner_) job_runner_->stop();
@@ -201,7 +209,9 @@ common::Result<int64_t> ApiWiring::sweep_expired(common::TimePoint now) {
   // Kept an hour past expiry so that a client asking about its quote still gets "expired".
   RELAY_ASSIGN_OR_RETURN(int64_t quotes,
                          quote_store_.delete_expired(now - std::chrono::hours(1), 10'000));
-  return keys + quotes;
+  // Done jobs are kept a day for the record; dead ones stay for the attention list.
+  RELAY_ASSIGN_OR_RETURN(int64_t jobs, jobs_.purge_done(now - std::chrono::hours(24), 10'000));
+  return keys + quotes + jobs;
 }
 
 void ApiWiring::declare_metrics(chain::TronGridClient& node) {
@@ -266,31 +276,42 @@ void ApiWiring::declare_metrics(chain::TronGridClient& node) {
                       {{{"state", "in_use"}}, static_cast<double>(stats.open - stats.idle)}};
       });
   if (pool_monitor_ == nullptr) return;
-  metrics.declare_gauge_family("tronrelay_leases", "Leases by state", [this] {
-    Series out;
-    auto counts = leases_.count_by_state();
-    if (!counts.ok()) return out;
-    for (const auto& [state, value] :
-         {std::pair{"pending", counts->pending}, std::pair{"delegating", counts->delegating},
-          std::pair{"active", counts->active}, std::pair{"reclaiming", counts->reclaiming},
-          std::pair{"reclaimed", counts->reclaimed}, std::pair{"failed", counts->failed}}) {
-      out.push_back({{{"state", state}}, static_cast<double>(value)});
-    }
-    return out;
-  });
-  metrics.declare_gauge_family("tronrelay_jobs", "Jobs by state", [this] {
-    Series out;
-    auto counts = jobs_.count_by_state();
-    if (!counts.ok()) return out;
-    for (const auto& [state, value] :
-         {std::pair{"due", counts->due}, std::pair{"claimed", counts->claimed},
-          std::pair{"retry", counts->retry}, std::pair{"done", counts->done},
-          std::pair{"dead", counts->dead}}) {
-      out.push_back({{{"state", state}}, static_cast<double>(value)});
-    }
-    return out;
-  });
+  // Counting leases and jobs reads every row of their tables: a scrape every few seconds from
+  // several Prometheus servers must not turn into that many scans.
+  auto lease_counts =
+      std::make_shared<Cached<common::Result<energy::LeaseCounts>>>(clock_, kCountsTtl);
+  metrics.declare_gauge_family(
+      "tronrelay_leases", "Leases by state (read at most every 15 s)", [this, lease_counts] {
+        Series out;
+        auto counts = lease_counts->get([this] { return leases_.count_by_state(); });
+        if (!counts.ok()) return out;
+        for (const auto& [state, value] :
+             {std::pair{"pending", counts->pending}, std::pair{"delegating", counts->delegating},
+              std::pair{"active", counts->active}, std::pair{"reclaiming", counts->reclaiming},
+              std::pair{"reclaimed", counts->reclaimed}, std::pair{"failed", counts->failed}}) {
+          out.push_back({{{"state", state}}, static_cast<double>(value)});
+        }
+        return out;
+      });
+  auto job_counts = std::make_shared<Cached<common::Result<energy::JobCounts>>>(clock_, kCountsTtl);
+  metrics.declare_gauge_family(
+      "tronrelay_jobs", "Jobs by state (read at most every 15 s)", [this, job_counts] {
+        Series out;
+        auto counts = job_counts->get([this] { return jobs_.count_by_state(); });
+        if (!counts.ok()) return out;
+        for (const auto& [state, value] :
+             {std::pair{"due", counts->due}, std::pair{"claimed", counts->claimed},
+              std::pair{"retry", counts->retry}, std::pair{"done", counts->done},
+              std::pair{"dead", counts->dead}}) {
+          out.push_back({{{"state", state}}, static_cast<double>(value)});
+        }
+        return out;
+      });
   if (job_runner_) {
+    metrics.declare_histogram(
+        "tronrelay_reclaim_lag_seconds",
+        "How late reclaims start: first attempt minus due time (expiry, or early-reclaim request)",
+        {}, {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600});
     metrics.declare_gauge(
         "tronrelay_reclaim_lag_seconds_last_pass",
         "Largest lag behind due time of the jobs in the runner's last pass",

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "api/server.h"
 #include "chain/http_transport.h"
@@ -17,6 +18,7 @@
 #include "energy/lease_service.h"
 #include "energy/pool_service.h"
 #include "energy/quote_service.h"
+#include "energy/reconcile.h"
 #include "scheduler/job_runner.h"
 #include "scheduler/pool_monitor.h"
 #include "signer/pool_signers.h"
@@ -33,24 +35,38 @@
 
 namespace relay::daemon {
 
-// Remembers a dependency check for `ttl`, so that a busy /health (load balancers poll it) costs
-// one real check per interval, and runs it outside its lock: callers who arrive while a check is
-// in flight get the last answer instead of queueing behind a slow dependency.
-class CachedCheck {
+// Remembers the answer of a slow read (a dependency check, a count over a table) for `ttl`, so
+// that a busy caller (load balancers poll /health, Prometheus scrapes /metrics) costs one real read
+// per interval, and runs it outside its lock: callers who arrive while a read is in flight get the
+// last answer instead of queueing behind it. T is what the read returns (a Status, a Result).
+template <typename T>
+class Cached {
  public:
-  CachedCheck(const common::Clock& clock, std::chrono::milliseconds ttl)
-      : clock_(clock), ttl_(ttl) {}
-  common::Status get(const std::function<common::Status()>& check);
+  Cached(const common::Clock& clock, std::chrono::milliseconds ttl) : clock_(clock), ttl_(ttl) {}
+  T get(const std::function<T()>& read) {
+    {
+      std::lock_guard lock(mutex_);
+      const bool fresh = last_ && clock_.now() - read_at_ < ttl_;
+      if (fresh || (reading_ && last_)) return *last_;
+      reading_ = true;
+    }
+    T result = read();
+    std::lock_guard lock(mutex_);
+    reading_ = false;
+    read_at_ = clock_.now();
+    last_ = result;
+    return result;
+  }
 
  private:
   const common::Clock& clock_;
   const std::chrono::milliseconds ttl_;
   std::mutex mutex_;
-  bool checking_ = false;
-  bool have_answer_ = false;
-  common::TimePoint checked_at_{};
-  common::Status last_;
+  bool reading_ = false;
+  common::TimePoint read_at_{};
+  std::optional<T> last_;
 };
+using CachedCheck = Cached<common::Status>;
 
 // "db" of /health: a SELECT 1 on the pool, at most once a second.
 class DatabaseProbe final : public api::HealthProbe {
@@ -110,8 +126,12 @@ class ApiWiring {
   common::Result<scheduler::JobPass> reclaim_due_once(int limit);
   // --dry-run: active leases past their expiry, which the next claim would reclaim.
   common::Result<std::vector<energy::Lease>> overdue_leases(int limit);
-  // Deletes Idempotency-Keys past their retention (24 h) and quotes expired for an hour; the
-  // daemon calls it every few minutes. Returns the rows deleted.
+  // tronrelayctl reconcile: every pool's on-chain delegations against the leases, orphans taken
+  // back (energy/reconcile.h). Call after the pool monitor's first pass, which admits the pools
+  // the signers may sign for. "unavailable" without a relayer key.
+  common::Result<energy::ReconcileReport> reconcile(const energy::ReconcileOptions& options);
+  // Deletes Idempotency-Keys past their retention (24 h), quotes expired for an hour and done jobs
+  // older than a day; the daemon calls it every few minutes. Returns the rows deleted.
   common::Result<int64_t> sweep_expired(common::TimePoint now);
   energy::QuoteService& quotes() { return *quote_service_; }
 
@@ -139,6 +159,8 @@ class ApiWiring {
   std::unique_ptr<AdvisoryLeadership> leadership_;
   std::unique_ptr<scheduler::JobRunner> job_runner_;
   std::unique_ptr<PeriodicTask> housekeeping_;
+  chain::TronNode& node_;
+  signer::PoolSigners* signers_;
   common::Logger& log_;
   const common::Clock& clock_;
   DatabaseProbe database_probe_;

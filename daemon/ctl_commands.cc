@@ -34,6 +34,8 @@ constexpr const char* kUsage =
     "                  | revoke ID\n"
     "  [--config FILE] reclaim --due [--dry-run] [--limit N]\n"
     "                  claim and run due lease reclaims once (cron; safe beside daemons)\n"
+    "  [--config FILE] reconcile [--dry-run] [--pool ID] [--wait-ms N]\n"
+    "                  take back pool delegations no lease explains (orphans); report\n"
     "  The database URL comes from FILE ([database] url), or TRONRELAY_CONFIG, or\n"
     "  TRONRELAY_DATABASE_URL.\n";
 
@@ -168,6 +170,7 @@ int run_ctl(const std::vector<std::string>& all_args, std::istream& in, std::ost
   if (args[0] == "address") return address(args, out, err);
   if (is_store_command(args)) return run_store_command(args, config_path, out, err);
   if (is_reclaim_command(args)) return run_reclaim_command(args, config_path, out, err);
+  if (is_reconcile_command(args)) return run_reconcile_command(args, config_path, out, err);
   return invalid(err, "unknown command '" + args[0] + "' (try --help)");
 }
 

@@ -2,6 +2,11 @@
 // daemon's parts from the same config and keys, re-admits the pools, and claims and runs due
 // reclaim jobs once — with FOR UPDATE SKIP LOCKED, so it is safe beside running daemons: what they
 // hold is skipped, and a job runs in exactly one place.
+//
+// tronrelayctl reconcile [--dry-run] [--pool ID] [--wait-ms N]: every pool's on-chain energy
+// delegations against the leases that explain them; orphans are taken back (energy/reconcile.h).
+// One JSON line on stdout; exit 0 when nothing orphaned is left (with --dry-run: none was found)
+// and every pool was read, 1 otherwise.
 #pragma once
 
 #include <iosfwd>
@@ -13,5 +18,9 @@ namespace relay::daemon {
 bool is_reclaim_command(const std::vector<std::string>& args);
 int run_reclaim_command(const std::vector<std::string>& args, const std::string& config_path,
                         std::ostream& out, std::ostream& err);
+
+bool is_reconcile_command(const std::vector<std::string>& args);
+int run_reconcile_command(const std::vector<std::string>& args, const std::string& config_path,
+                          std::ostream& out, std::ostream& err);
 
 }  // namespace relay::daemon

@@ -39,6 +39,8 @@ inline constexpr const char* kPoolStake = "pool_stake";
 inline constexpr const char* kPoolUnstake = "pool_unstake";
 inline constexpr const char* kRelayDelegate = "relay_delegate";
 inline constexpr const char* kRelayReclaim = "relay_reclaim";
+// An orphaned delegation taken back by tronrelayctl reconcile (reconcile.h).
+inline constexpr const char* kReconcileReclaim = "reconcile_reclaim";
 }  // namespace chain_tx_purpose
 
 // Where a tx landed, from gettransactioninfobyid.

@@ -142,6 +142,10 @@ class JobQueue {
   virtual common::Result<std::vector<Job>> list_dead(int limit) = 0;
 
   virtual common::Result<JobCounts> count_by_state() = 0;
+
+  // Deletes up to `limit` (≥ 1) done jobs finished before `before`, oldest first, and returns how
+  // many it deleted: done jobs are history, kept a while for the record. Dead jobs are kept.
+  virtual common::Result<int64_t> purge_done(common::TimePoint before, int limit) = 0;
 };
 
 }  // namespace relay::energy

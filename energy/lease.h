@@ -162,6 +162,11 @@ class LeaseRepository {
   // due or overdue (their job is re-created if it was lost).
   virtual common::Result<std::vector<Lease>> list_overdue(common::TimePoint before, int limit) = 0;
   virtual common::Result<LeaseCounts> count_by_state() = 0;
+  // The leases of one pool whose stake may be delegated on chain: delegating, active or
+  // reclaiming, and any other updated at or after `settled_since` (reconcile.h: the chain may
+  // have been read before they settled).
+  virtual common::Result<std::vector<Lease>> list_holding(int64_t pool_id,
+                                                          common::TimePoint settled_since) = 0;
 
   // pending → delegating, recording `plan`. "conflict" also when another lease of the same
   // (pool, receiver) is in flight: one delegation per pair at a time.

@@ -361,4 +361,19 @@ common::Result<energy::JobCounts> PgJobQueue::count_by_state() {
   });
 }
 
+common::Result<int64_t> PgJobQueue::purge_done(common::TimePoint before, int limit) {
+  if (limit < 1) {
+    return common::make_error("invalid_request",
+                              "limit must be at least 1, got " + std::to_string(limit));
+  }
+  return db_.transaction([&](pqxx::work& tx) -> common::Result<int64_t> {
+    // Oldest first through jobs_done_at; a batch at a time keeps the transaction short.
+    auto deleted = tx.exec_params(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done' AND done_at < " +
+            timestamp_param(1) + " ORDER BY done_at, id LIMIT $2)",
+        to_micros(before), limit);
+    return static_cast<int64_t>(deleted.affected_rows());
+  });
+}
+
 }  // namespace relay::store

@@ -11,8 +11,8 @@
 namespace relay::store {
 
 // Errors besides the port's: "invalid_request" for a limit below 1 in claim_due and list_dead,
-// and for a negative claim_for. count_by_state() scans the whole table (done jobs included): it is
-// for metrics and the attention page, not for a hot path.
+// and for a negative claim_for. count_by_state() scans the whole table (pending jobs and the done
+// ones not purged yet): it is for metrics, read through a cache, not for a hot path.
 class PgJobQueue final : public energy::JobQueue {
  public:
   explicit PgJobQueue(Database& db) : db_(db) {}
@@ -34,6 +34,7 @@ class PgJobQueue final : public energy::JobQueue {
       const std::vector<std::string>& kinds) override;
   common::Result<std::vector<energy::Job>> list_dead(int limit) override;
   common::Result<energy::JobCounts> count_by_state() override;
+  common::Result<int64_t> purge_done(common::TimePoint before, int limit) override;
 
  private:
   Database& db_;

@@ -226,6 +226,20 @@ common::Result<std::vector<Lease>> PgLeaseRepository::list_overdue(common::TimeP
   });
 }
 
+common::Result<std::vector<Lease>> PgLeaseRepository::list_holding(
+    int64_t pool_id, common::TimePoint settled_since) {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::vector<Lease>> {
+    // Two index scans: the pool's live leases, and its recently updated ones.
+    return leases_from(tx.exec_params(
+        "SELECT " + kLeaseColumns +
+            " FROM leases WHERE pool_id = $1 AND state IN ('delegating', 'active', 'reclaiming')"
+            " UNION SELECT " +
+            kLeaseColumns + " FROM leases WHERE pool_id = $1 AND updated_at >= " +
+            timestamp_param(2) + " ORDER BY id",
+        pool_id, to_micros(settled_since)));
+  });
+}
+
 common::Result<energy::LeaseCounts> PgLeaseRepository::count_by_state() {
   return db_.read([&](pqxx::nontransaction& tx) -> common::Result<energy::LeaseCounts> {
     energy::LeaseCounts counts;

@@ -30,6 +30,8 @@ class PgLeaseRepository final : public energy::LeaseRepository {
   common::Result<std::vector<energy::Lease>> list_overdue(common::TimePoint before,
                                                           int limit) override;
   common::Result<energy::LeaseCounts> count_by_state() override;
+  common::Result<std::vector<energy::Lease>> list_holding(int64_t pool_id,
+                                                          common::TimePoint settled_since) override;
 
   common::Result<energy::Lease> start_delegating(int64_t lease_id,
                                                  const energy::DelegationPlan& plan,

@@ -262,6 +262,30 @@ TEST_F(JobQueuePgTest, CompleteAllMarksTheClaimersJobsAndNamesTheRest) {
   EXPECT_TRUE(jobs().complete_all({}, "w1")->empty());
 }
 
+TEST_F(JobQueuePgTest, PurgeDoneDeletesOldDoneJobsOnly) {
+  const Job done = enqueue("purge-done", kT0 - seconds(2));
+  const Job dead = enqueue("purge-dead", kT0 - seconds(1), /*max_attempts=*/1);
+  const Job live = enqueue("purge-live", kT0 + seconds(600));
+  ASSERT_EQ(claim(kT0, "w1").size(), 2u);
+  ASSERT_TRUE(jobs().complete(done.id, "w1").ok());
+  ASSERT_TRUE(jobs().retry(dead.id, "w1", "boom", kT0 + seconds(1)).ok());
+  ASSERT_EQ(state_of(dead), "dead");
+
+  // done_at is the database's clock: nothing finished an hour before it.
+  auto none = jobs().purge_done(std::chrono::system_clock::now() - std::chrono::hours(1), 100);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE id = " + std::to_string(done.id)), "1");
+
+  const auto later = std::chrono::system_clock::now() + std::chrono::minutes(1);
+  auto purged = jobs().purge_done(later, 100'000);
+  ASSERT_TRUE(purged.ok()) << purged.error().message;
+  EXPECT_GE(*purged, 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE id = " + std::to_string(done.id)), "0");
+  EXPECT_EQ(state_of(dead), "dead");
+  EXPECT_EQ(state_of(live), "due");
+  EXPECT_EQ(jobs().purge_done(later, 0).error().code, "invalid_request");
+}
+
 TEST_F(JobQueuePgTest, RetryUntilDeadAfterMaxAttempts) {
   auto before = jobs().count_by_state();
   ASSERT_TRUE(before.ok());

@@ -467,6 +467,29 @@ TEST_F(LeasePgTest, RecoveryListsAndCounts) {
   EXPECT_GE(counts->active, 1);
 }
 
+TEST_F(LeasePgTest, ListHoldingIsThePoolsLiveLeasesAndTheRecentlySettled) {
+  Lease live = active(tenant_, new_address());
+  Lease settled = active(tenant_, new_address());
+  ASSERT_TRUE(leases_->begin_reclaim(settled.id, std::nullopt, Sun(0), kT0 + seconds(3'600)).ok());
+  ASSERT_TRUE(
+      leases_->finish_reclaim(settled.id, kT0 + seconds(3'603), "", kT0 + seconds(3'604)).ok());
+  pending(tenant_, new_address());  // no pool yet: never listed
+
+  auto ids = [&](common::TimePoint since) {
+    std::vector<int64_t> out;
+    auto holding = leases_->list_holding(pool_, since);
+    EXPECT_TRUE(holding.ok()) << holding.error().message;
+    if (holding.ok()) {
+      for (const auto& lease : *holding) out.push_back(lease.id);
+    }
+    return out;
+  };
+  // Settled at kT0 + 3604 s: within a margin reaching back before it, not after.
+  EXPECT_EQ(ids(kT0 + seconds(3'000)), (std::vector<int64_t>{live.id, settled.id}));
+  EXPECT_EQ(ids(kT0 + seconds(3'605)), (std::vector<int64_t>{live.id}));
+  EXPECT_TRUE(leases_->list_holding(pool_ + 1'000'000, kT0)->empty());
+}
+
 TEST_F(LeasePgTest, TheTableRefusesRewritesThatSkipTheStateMachine) {
   Lease lease = active(tenant_, new_address());
   const std::string id = std::to_string(lease.id);

@@ -206,6 +206,22 @@ class FakeJobQueue final : public energy::JobQueue {
     return out;
   }
 
+  common::Result<int64_t> purge_done(common::TimePoint before, int limit) override {
+    if (auto e = failures.take()) return *e;
+    if (limit < 1) return common::make_error("invalid_request", "limit below 1");
+    std::lock_guard lock(mutex_);
+    int64_t deleted = 0;
+    for (auto it = jobs_.begin(); it != jobs_.end() && deleted < limit;) {
+      const energy::Job& job = it->second;
+      if (job.state == energy::JobState::kDone && job.done_at && *job.done_at < before) {
+        it = jobs_.erase(it);
+        ++deleted;
+      } else {
+        ++it;
+      }
+    }
+    return deleted;
+  }
   common::Result<energy::JobCounts> count_by_state() override {
     if (auto e = failures.take()) return *e;
     std::lock_guard lock(mutex_);

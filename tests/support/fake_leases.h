@@ -124,6 +124,20 @@ class FakeLeases final : public energy::LeaseRepository {
     if (out.size() > static_cast<size_t>(limit)) out.resize(limit);
     return out;
   }
+  common::Result<std::vector<energy::Lease>> list_holding(
+      int64_t pool_id, common::TimePoint settled_since) override {
+    if (auto e = failure("list_holding")) return *e;
+    std::lock_guard lock(mutex_);
+    std::vector<energy::Lease> out;
+    for (const auto& [id, lease] : leases_) {
+      if (lease.pool_id != pool_id) continue;
+      const bool holds = lease.state == energy::LeaseState::kDelegating ||
+                         lease.state == energy::LeaseState::kActive ||
+                         lease.state == energy::LeaseState::kReclaiming;
+      if (holds || lease.updated_at >= settled_since) out.push_back(lease);
+    }
+    return out;
+  }
   common::Result<energy::LeaseCounts> count_by_state() override {
     if (auto e = failure("count_by_state")) return *e;
     std::lock_guard lock(mutex_);

@@ -248,18 +248,44 @@ class FakeTronNode final : public chain::TronNode {
     auto account = accounts_.find(owner);
     return account == accounts_.end() ? int64_t{0} : account->second.frozen_energy_sun;
   }
+  // As getdelegatedresourcev2: an unlocked record and a locked one, each only when not empty.
   common::Result<std::vector<chain::DelegatedResource>> delegated_resources(
-      const common::Address&, const common::Address&,
+      const common::Address& from, const common::Address& to,
       chain::ReadFrom = chain::ReadFrom::kHead) override {
     std::lock_guard lock(mutex_);
     if (auto e = failure("delegated_resources")) return *e;
-    return std::vector<chain::DelegatedResource>{};
+    std::vector<chain::DelegatedResource> out;
+    auto it = pair_delegations_.find({from, to});
+    if (it == pair_delegations_.end()) return out;
+    const int64_t unlocked = pair_unlocked(from, to);
+    const int64_t locked = it->second.unlocked + it->second.locked - unlocked;
+    if (unlocked > 0) out.push_back({.from = from, .to = to, .energy_sun = unlocked});
+    if (locked > 0) {
+      out.push_back({.from = from,
+                     .to = to,
+                     .energy_sun = locked,
+                     .energy_expire_ms = it->second.lock_end_ms});
+    }
+    return out;
   }
   common::Result<chain::DelegationIndex> delegation_index(
-      const common::Address&, chain::ReadFrom = chain::ReadFrom::kHead) override {
+      const common::Address& account, chain::ReadFrom = chain::ReadFrom::kHead) override {
     std::lock_guard lock(mutex_);
     if (auto e = failure("delegation_index")) return *e;
-    return chain::DelegationIndex{};
+    chain::DelegationIndex index;
+    for (const auto& [pair, amounts] : pair_delegations_) {
+      if (amounts.unlocked + amounts.locked <= 0) continue;
+      if (pair.first == account) index.to_accounts.push_back(pair.second);
+      if (pair.second == account) index.from_accounts.push_back(pair.first);
+    }
+    return index;
+  }
+  // A delegation made outside the code under test (by hand from the pool account): recorded per
+  // pair, as a broadcast DelegateResource would be, without touching account balances.
+  void delegate_by_hand(const common::Address& from, const common::Address& to, int64_t sun,
+                        int64_t lock_end_ms = 0) {
+    std::lock_guard lock(mutex_);
+    add_pair_delegation(from, to, sun, lock_end_ms);
   }
   common::Result<chain::BroadcastResult> broadcast(common::ByteView signed_transaction) override {
     std::lock_guard lock(mutex_);
@@ -416,15 +442,40 @@ class FakeTronNode final : public chain::TronNode {
         break;
       }
       case Transaction_Contract::DelegateResourceContract: {
-        int64_t amount = tx.parameter_as<protocol::DelegateResourceContract>()->balance();
+        const auto& c = *tx.parameter_as<protocol::DelegateResourceContract>();
+        int64_t amount = c.balance();
         a.frozen_energy_sun -= amount;
         a.delegated_energy_sun += amount;
+        if (auto to = common::Address::from_bytes(common::as_bytes(c.receiver_address()));
+            to.ok()) {
+          const int64_t lock_end =
+              c.lock()
+                  ? head_.timestamp_ms + (c.lock_period() == 0 ? 86'400 : c.lock_period()) * 3'000
+                  : 0;
+          add_pair_delegation(tx.owner(), *to, amount, lock_end);
+        }
         break;
       }
       case Transaction_Contract::UnDelegateResourceContract: {
-        int64_t amount = tx.parameter_as<protocol::UnDelegateResourceContract>()->balance();
+        const auto& c = *tx.parameter_as<protocol::UnDelegateResourceContract>();
+        int64_t amount = c.balance();
+        auto to = common::Address::from_bytes(common::as_bytes(c.receiver_address()));
+        if (!to.ok()) {
+          info.failed = true;
+          info.message = "Invalid receiverAddress";
+          return;
+        }
+        const int64_t unlocked = pair_unlocked(tx.owner(), *to);
+        if (amount > unlocked) {
+          info.failed = true;
+          info.message =
+              "insufficient delegateFrozenBalance(Energy), request=" + std::to_string(amount) +
+              ", unlock_balance=" + std::to_string(unlocked);
+          return;
+        }
         a.frozen_energy_sun += amount;
         a.delegated_energy_sun -= amount;
+        pair_delegations_[{tx.owner(), *to}].unlocked -= amount;
         break;
       }
       default:
@@ -437,6 +488,35 @@ class FakeTronNode final : public chain::TronNode {
   std::map<common::Address, chain::AccountInfo> accounts_;
   std::map<common::Address, chain::AccountResources> resources_;
   std::map<common::Address, int64_t> delegatable_;
+  // Energy stake per (from, to): the unlocked part, and a locked part until lock_end_ms.
+  struct PairDelegation {
+    int64_t unlocked = 0;
+    int64_t locked = 0;
+    int64_t lock_end_ms = 0;
+  };
+  std::map<std::pair<common::Address, common::Address>, PairDelegation> pair_delegations_;
+  void add_pair_delegation(const common::Address& from, const common::Address& to, int64_t sun,
+                           int64_t lock_end_ms) {
+    PairDelegation& pair = pair_delegations_[{from, to}];
+    if (lock_end_ms > head_.timestamp_ms) {
+      pair.locked += sun;
+      pair.lock_end_ms = std::max(pair.lock_end_ms, lock_end_ms);
+    } else {
+      pair.unlocked += sun;
+    }
+  }
+  // What UnDelegateResource may take now: the unlocked part, and the locked one once its lock
+  // ended.
+  int64_t pair_unlocked(const common::Address& from, const common::Address& to) {
+    auto it = pair_delegations_.find({from, to});
+    if (it == pair_delegations_.end()) return 0;
+    PairDelegation& pair = it->second;
+    if (pair.locked > 0 && pair.lock_end_ms <= head_.timestamp_ms) {
+      pair.unlocked += pair.locked;
+      pair.locked = 0;
+    }
+    return pair.unlocked;
+  }
   chain::ChainParameters params_;
   std::map<common::Hash32, chain::TransactionInfo> infos_;
   chain::EnergyEstimate estimate_{.success = true, .energy_used = 64'285, .message = ""};
