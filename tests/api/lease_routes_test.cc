@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "energy/lease_service.h"
 #include "signer/signer.h"
+#include "tests/support/api_calls.h"
 #include "tests/support/fake_chain_tx_journal.h"
 #include "tests/support/fake_jobs.h"
 #include "tests/support/fake_leases.h"
@@ -20,6 +21,9 @@
 
 namespace relay::api {
 namespace {
+
+using relay::testing::body_of;
+using relay::testing::code_of;
 
 namespace json = boost::json;
 using common::Address;
@@ -120,12 +124,8 @@ class LeaseRoutesTest : public ::testing::Test {
                             const std::string& body, const std::string& key,
                             const std::string& query = "",
                             const std::string& idempotency_key = "") {
-    common::HttpRequest request{.method = method, .path = path, .query = query, .body = body};
-    request.headers.add("Authorization", "Bearer " + key);
-    if (!idempotency_key.empty()) request.headers.add("Idempotency-Key", idempotency_key);
-    request.request_id = "req_0000000000000001";
-    request.remote_address = "127.0.0.1";
-    return server_->handle(request);
+    return relay::testing::call_api(*server_, method, query.empty() ? path : path + "?" + query,
+                                    body, key, idempotency_key);
   }
   common::HttpResponse post(const std::string& body, const std::string& key = "") {
     return call("POST", "/v1/leases", body, key.empty() ? key_a_ : key);
@@ -136,20 +136,6 @@ class LeaseRoutesTest : public ::testing::Test {
            R"(,"duration_s":3600,"max_cost_sun":10000000)" + extra + "}";
   }
 
-  static json::object body_of(const common::HttpResponse& response) {
-    auto parsed = common::parse_json_object(response.body);
-    EXPECT_TRUE(parsed.ok()) << response.body;
-    return parsed.ok() ? *parsed : json::object{};
-  }
-  // "code" or "code/reason".
-  static std::string code_of(const common::HttpResponse& response) {
-    auto body = body_of(response);
-    if (!body.contains("error")) return "<none>";
-    auto& error = body.at("error").as_object();
-    std::string code(error.at("code").as_string());
-    if (error.contains("reason")) code += "/" + std::string(error.at("reason").as_string());
-    return code;
-  }
   static int64_t id_of(const common::HttpResponse& response) {
     return body_of(response).at("id").as_int64();
   }

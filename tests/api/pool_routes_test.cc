@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "signer/pool_signers.h"
 #include "signer/signer.h"
+#include "tests/support/api_calls.h"
 #include "tests/support/fake_jobs.h"
 #include "tests/support/fake_pools.h"
 #include "tests/support/fake_store.h"
@@ -17,6 +18,9 @@
 
 namespace relay::api {
 namespace {
+
+using relay::testing::body_of;
+using relay::testing::code_of;
 
 namespace json = boost::json;
 using common::Address;
@@ -71,30 +75,7 @@ class PoolRoutesTest : public ::testing::Test {
 
   common::HttpResponse call(const std::string& method, const std::string& path,
                             const std::string& body, const std::string& key) {
-    common::HttpRequest request{.method = method, .path = path, .query = "", .body = body};
-    auto question = path.find('?');
-    if (question != std::string::npos) {
-      request.path = path.substr(0, question);
-      request.query = path.substr(question + 1);
-    }
-    request.headers.add("Authorization", "Bearer " + key);
-    request.request_id = "req_0000000000000001";
-    request.remote_address = "127.0.0.1";
-    return server_->handle(request);
-  }
-
-  static json::object body_of(const common::HttpResponse& response) {
-    auto parsed = common::parse_json_object(response.body);
-    EXPECT_TRUE(parsed.ok()) << response.body;
-    return parsed.ok() ? *parsed : json::object{};
-  }
-  static std::string code_of(const common::HttpResponse& response) {
-    auto body = body_of(response);
-    if (!body.contains("error")) return "<none>";
-    auto& error = body.at("error").as_object();
-    std::string code(error.at("code").as_string());
-    if (error.contains("reason")) code += "/" + std::string(error.at("reason").as_string());
-    return code;
+    return relay::testing::call_api(*server_, method, path, body, key);
   }
 
   int64_t create_customer_pool(const std::string& key) {

@@ -7,6 +7,7 @@
 
 #include "api/server.h"
 #include "common/json.h"
+#include "tests/support/api_calls.h"
 #include "tests/support/fake_pools.h"
 #include "tests/support/fake_quotes.h"
 #include "tests/support/fake_store.h"
@@ -14,6 +15,9 @@
 
 namespace relay::api {
 namespace {
+
+using relay::testing::body_of;
+using relay::testing::code_of;
 
 namespace json = boost::json;
 using common::Address;
@@ -86,29 +90,10 @@ class QuoteRoutesTest : public ::testing::Test {
 
   common::HttpResponse call(const std::string& method, const std::string& path,
                             const std::string& body, const std::string& key) {
-    common::HttpRequest request{.method = method, .path = path, .query = "", .body = body};
-    request.headers.add("Authorization", "Bearer " + key);
-    request.request_id = "req_0000000000000001";
-    request.remote_address = "127.0.0.1";
-    return server_->handle(request);
+    return relay::testing::call_api(*server_, method, path, body, key);
   }
   common::HttpResponse post(const std::string& body, const std::string& key = "") {
     return call("POST", "/v1/quote", body, key.empty() ? quote_a_ : key);
-  }
-
-  static json::object body_of(const common::HttpResponse& response) {
-    auto parsed = common::parse_json_object(response.body);
-    EXPECT_TRUE(parsed.ok()) << response.body;
-    return parsed.ok() ? *parsed : json::object{};
-  }
-  // "code" or "code/reason".
-  static std::string code_of(const common::HttpResponse& response) {
-    auto body = body_of(response);
-    if (!body.contains("error")) return "<none>";
-    auto& error = body.at("error").as_object();
-    std::string code(error.at("code").as_string());
-    if (error.contains("reason")) code += "/" + std::string(error.at("reason").as_string());
-    return code;
   }
 
   std::string receiver() const { return receiver_.to_base58(); }
