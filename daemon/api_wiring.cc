@@ -307,6 +307,33 @@ void ApiWiring::declare_metrics(chain::TronGridClient& node) {
         }
         return out;
       });
+  auto delegated = std::make_shared<
+      Cached<common::Result<std::vector<store::PgLeaseRepository::PoolDelegation>>>>(clock_,
+                                                                                     kCountsTtl);
+  metrics.declare_gauge_family(
+      "tronrelay_pool_leased",
+      "Energy and stake (sun) held by active and reclaiming leases, per pool", [this, delegated] {
+        Series out;
+        auto pools = delegated->get([this] { return leases_.delegated_by_pool(); });
+        if (!pools.ok()) return out;
+        for (const auto& pool : *pools) {
+          const std::string id = std::to_string(pool.pool_id);
+          out.push_back({{{"pool", id}, {"measure", "energy"}}, static_cast<double>(pool.energy)});
+          out.push_back(
+              {{{"pool", id}, {"measure", "stake_sun"}}, static_cast<double>(pool.stake_sun)});
+        }
+        return out;
+      });
+  auto holds = std::make_shared<Cached<common::Result<store::PgLedgerRepository::OpenHolds>>>(
+      clock_, kCountsTtl);
+  metrics.declare_gauge_family(
+      "tronrelay_holds_open", "Ledger holds still open: how many, and the sun they set aside",
+      [this, holds] {
+        auto open = holds->get([this] { return ledger_.open_holds(); });
+        if (!open.ok()) return Series{};
+        return Series{{{{"measure", "count"}}, static_cast<double>(open->count)},
+                      {{{"measure", "sun"}}, static_cast<double>(open->amount.value())}};
+      });
   if (job_runner_) {
     metrics.declare_histogram(
         "tronrelay_reclaim_lag_seconds",

@@ -366,4 +366,19 @@ common::Result<Lease> PgLeaseRepository::finish_reclaim(int64_t lease_id,
                     "", "become reclaimed", to_micros(reclaimed_at), note, to_micros(now));
 }
 
+common::Result<std::vector<PgLeaseRepository::PoolDelegation>>
+PgLeaseRepository::delegated_by_pool() {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<std::vector<PoolDelegation>> {
+    std::vector<PoolDelegation> out;
+    for (const auto& row :
+         tx.exec("SELECT pool_id, sum(energy), sum(stake_sun) FROM leases WHERE state IN "
+                 "('active', 'reclaiming') GROUP BY pool_id ORDER BY pool_id")) {
+      out.push_back({.pool_id = row[0].as<int64_t>(),
+                     .energy = row[1].as<int64_t>(),
+                     .stake_sun = row[2].as<int64_t>()});
+    }
+    return out;
+  });
+}
+
 }  // namespace relay::store

@@ -32,6 +32,13 @@ class PgLeaseRepository final : public energy::LeaseRepository {
   common::Result<energy::LeaseCounts> count_by_state() override;
   common::Result<std::vector<energy::Lease>> list_holding(int64_t pool_id,
                                                           common::TimePoint settled_since) override;
+  // Energy and stake the active and reclaiming leases hold, per pool, for /metrics.
+  struct PoolDelegation {
+    int64_t pool_id = 0;
+    int64_t energy = 0;
+    int64_t stake_sun = 0;
+  };
+  common::Result<std::vector<PoolDelegation>> delegated_by_pool();
 
   common::Result<energy::Lease> start_delegating(int64_t lease_id,
                                                  const energy::DelegationPlan& plan,

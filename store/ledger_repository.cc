@@ -264,4 +264,13 @@ common::Result<energy::LedgerPage> PgLedgerRepository::entries(int64_t tenant_id
   });
 }
 
+common::Result<PgLedgerRepository::OpenHolds> PgLedgerRepository::open_holds() {
+  return db_.read([&](pqxx::nontransaction& tx) -> common::Result<OpenHolds> {
+    // Through holds_open_by_tenant: only the open ones are read.
+    auto row =
+        tx.exec1("SELECT count(*), COALESCE(sum(amount), 0) FROM holds WHERE state = 'open'");
+    return OpenHolds{.count = row[0].as<int64_t>(), .amount = common::Sun(row[1].as<int64_t>())};
+  });
+}
+
 }  // namespace relay::store

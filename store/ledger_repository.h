@@ -34,6 +34,13 @@ class PgLedgerRepository final : public energy::LedgerRepository {
   common::Result<energy::LedgerPage> entries(int64_t tenant_id, std::optional<int64_t> before_id,
                                              int limit) override;
 
+  // Holds still open across tenants, for /metrics: money set aside for work in flight.
+  struct OpenHolds {
+    int64_t count = 0;
+    common::Sun amount;
+  };
+  common::Result<OpenHolds> open_holds();
+
  private:
   // credit, debit and refund: one entry that moves the balance up (credit, refund) or down.
   common::Result<energy::LedgerEntry> post(int64_t tenant_id, energy::EntryKind kind,

@@ -86,6 +86,10 @@ curl -fsS "$api/metrics" > "$work/metrics.txt"
 grep -q '^tronrelay_leases{state="active"} 1$' "$work/metrics.txt" || fail "metrics: no active lease"
 grep -q '^# TYPE tronrelay_reclaim_lag_seconds histogram$' "$work/metrics.txt" ||
   fail "metrics: no reclaim lag histogram"
+grep -q '^tronrelay_pool_leased{[a-z="0-9,]*measure="energy"[a-z="0-9,]*} 65000$' "$work/metrics.txt" ||
+  fail "metrics: the pool's leased energy: $(grep pool_leased "$work/metrics.txt")"
+grep -q '^tronrelay_holds_open{measure="count"} 0$' "$work/metrics.txt" ||
+  fail "metrics: open holds: $(grep holds_open "$work/metrics.txt")"
 
 # The orphan: 5,000 TRX of energy delegated from the pool by its owner, outside tronrelay.
 unsigned=$(curl -fsS "$chain/wallet/delegateresource" -d "{\"owner_address\":\"$pool\",\

@@ -488,6 +488,18 @@ TEST_F(LeasePgTest, ListHoldingIsThePoolsLiveLeasesAndTheRecentlySettled) {
   EXPECT_EQ(ids(kT0 + seconds(3'000)), (std::vector<int64_t>{live.id, settled.id}));
   EXPECT_EQ(ids(kT0 + seconds(3'605)), (std::vector<int64_t>{live.id}));
   EXPECT_TRUE(leases_->list_holding(pool_ + 1'000'000, kT0)->empty());
+
+  // For /metrics: what the pool's active leases hold (the reclaimed one no longer counts).
+  auto delegated = leases_->delegated_by_pool();
+  ASSERT_TRUE(delegated.ok()) << delegated.error().message;
+  bool found = false;
+  for (const auto& pool : *delegated) {
+    if (pool.pool_id != pool_) continue;
+    found = true;
+    EXPECT_EQ(pool.energy, live.energy.value());
+    EXPECT_EQ(pool.stake_sun, live.stake_sun.value());
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST_F(LeasePgTest, TheTableRefusesRewritesThatSkipTheStateMachine) {

@@ -87,6 +87,23 @@ TEST_F(LedgerPgTest, CreditDebitRefundMoveTheBalance) {
   expect_totals_match_entries();
 }
 
+TEST_F(LedgerPgTest, OpenHoldsCountsWhatIsSetAsideAcrossTenants) {
+  const int64_t t = new_tenant(10'000'000);
+  // The tests of this binary share one database: against a baseline, not absolute counts.
+  auto before = ledger_->open_holds();
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  auto hold = ledger_->place_hold(t, Sun(3'000'000), "lease:open-holds");
+  ASSERT_TRUE(hold.ok()) << hold.error().message;
+  auto during = ledger_->open_holds();
+  ASSERT_TRUE(during.ok());
+  EXPECT_EQ(during->count, before->count + 1);
+  EXPECT_EQ(during->amount.value(), before->amount.value() + 3'000'000);
+  ASSERT_TRUE(ledger_->release(hold->id).ok());
+  auto after = ledger_->open_holds();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->count, before->count);
+}
+
 TEST_F(LedgerPgTest, RefusesNonPositiveAmountsUnknownTenantsAndOverflow) {
   const int64_t t = new_tenant(100);
   for (int64_t bad : {int64_t{0}, int64_t{-1}}) {
