@@ -8,9 +8,9 @@
 // concurrency and idempotency tests: 200 parallel leases against a pool capped to fit 10 (no
 // over-commit, the rest 409), and POST /v1/leases retried with one Idempotency-Key (one lease).
 //
-// Time: the daemon's clock is the system clock plus an offset the test moves, and the devnet's
-// time is moved by the same amount (/admin/time/advance), so "past the expiry" needs no sleep.
-// Needs PostgreSQL (TRONRELAY_TEST_DATABASE_URL) and TRON_DEVNET_BINARY.
+// The Daemon, its OffsetClock (time moves without sleeping) and the fixture are in
+// tests/support/lease_devnet.h. Needs PostgreSQL (TRONRELAY_TEST_DATABASE_URL) and
+// TRON_DEVNET_BINARY.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
@@ -58,6 +58,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/devnet_process.h"
 #include "tests/support/http_client.h"
+#include "tests/support/lease_devnet.h"
 #include "tests/support/pg.h"
 
 namespace relay::energy {
@@ -67,283 +68,16 @@ using common::Address;
 using common::Sun;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::Daemon;
+using testing::DaemonOptions;
+using testing::kBlockMs;
+using testing::kCredit;
+using testing::kDurationS;
+using testing::kEnergy;
+using testing::kReceiver;
+using testing::quote_and_lease;
 
-// devnet/demo-accounts.json: the own pool K1 (500,000 TRX staked for energy) and the wallet
-// account, the receiver.
-const char* kPoolKey = "0000000000000000000000000000000000000000000000000000000000000001";
-const char* kRelayerKey = "1234567890123456789012345678901234567890123456789012345678901234";
-const Address kPool = *Address::parse("TMVQGm1qAQYVdetCeGRRkTWYYrLXuHK2HC");
-const Address kReceiver = *Address::parse("TPX6HK2NRN4XKRX1JAhbC827bm7gMmy5w1");
-constexpr int64_t kTrx = common::kSunPerTrx;
-constexpr int64_t kCredit = 1'000 * kTrx;
-constexpr int64_t kEnergy = 65'000;
-constexpr int64_t kDurationS = 60;
-constexpr int kBlockMs = 100;
-
-// The system clock moved forward by what the test says: the daemon's "now" after time passed.
-class OffsetClock final : public common::Clock {
- public:
-  explicit OffsetClock(int64_t offset_ms) : offset_ms_(offset_ms) {}
-  common::TimePoint now() const override {
-    return std::chrono::system_clock::now() + milliseconds(offset_ms_.load());
-  }
-  void advance(milliseconds by) { offset_ms_ += by.count(); }
-  int64_t offset_ms() const { return offset_ms_.load(); }
-
- private:
-  std::atomic<int64_t> offset_ms_;
-};
-
-// What one tronrelayd process builds for leasing: its own connections, client, keys and services.
-struct Daemon {
-  Daemon(const std::string& db_url, const std::string& node_url, int64_t offset_ms,
-         int db_connections = 4)
-      : clock(offset_ms), log(log_out, common::LogLevel::kDebug) {
-    auto opened = store::Database::open(db_url, db_connections);
-    if (!opened.ok()) throw std::runtime_error(opened.error().message);
-    db = std::move(*opened);
-    tenants = std::make_unique<store::PgTenantRepository>(*db);
-    ledger = std::make_unique<store::PgLedgerRepository>(*db);
-    pools = std::make_unique<store::PgPoolRepository>(*db);
-    capacity = std::make_unique<store::PgPoolCapacityRepository>(*db);
-    quote_store = std::make_unique<store::PgQuoteRepository>(*db);
-    lease_store = std::make_unique<store::PgLeaseRepository>(*db);
-    journal = std::make_unique<store::PgChainTxJournal>(*db);
-    jobs = std::make_unique<store::PgJobQueue>(*db);
-    audit = std::make_unique<store::PgAuditLog>(*db);
-    chain::TronGridOptions options;
-    options.endpoints = {{node_url, "devnet-key"}};
-    options.rps = 1'000;
-    options.burst = 100;
-    options.timeout = milliseconds(3'000);
-    options.max_attempts = 2;
-    options.backoff_base = milliseconds(5);
-    options.backoff_max = milliseconds(20);
-    auto client = chain::TronGridClient::create(transport, clock, options);
-    if (!client.ok()) throw std::runtime_error(client.error().message);
-    node = std::move(*client);
-    signers = std::move(*signer::PoolSigners::create(*signer::SecretKey::from_hex(kRelayerKey)));
-    if (!signers->add_owner_key(*signer::SecretKey::from_hex(kPoolKey)).ok()) {
-      throw std::runtime_error("cannot add K1's key");
-    }
-    pool_service = std::make_unique<PoolService>(*pools, *capacity, *node, *signers, *audit, clock);
-    PricingConfig pricing;
-    pricing.min_duration_s = 30;  // the demo's short leases
-    quotes = std::make_unique<QuoteService>(*quote_store, *capacity, *node, clock, pricing);
-    sender = std::make_unique<ChainTxSender>(
-        *journal, *node, *signers, clock,
-        ChainTxSenderOptions{.rebroadcast_after = milliseconds(5 * kBlockMs),
-                             .poll_interval = milliseconds(kBlockMs),
-                             .expiry_grace = milliseconds(3 * kBlockMs)});
-    LeaseServiceOptions lease_options;
-    lease_options.confirm_timeout = seconds(20);
-    lease_options.reclaim_confirm_timeout = seconds(20);
-    lease_options.interrupted_after = seconds(20);
-    leases = std::make_unique<LeaseService>(LeaseDependencies{.leases = *lease_store,
-                                                              .quotes = *quotes,
-                                                              .ledger = *ledger,
-                                                              .pools = *pools,
-                                                              .capacity = *capacity,
-                                                              .sender = *sender,
-                                                              .journal = *journal,
-                                                              .jobs = *jobs,
-                                                              .node = *node,
-                                                              .signers = *signers,
-                                                              .clock = clock,
-                                                              .pool_service = pool_service.get(),
-                                                              .reclaim_scheduled = {}},
-                                            lease_options);
-    runner = std::make_unique<scheduler::JobRunner>(
-        *jobs, clock, log,
-        scheduler::JobRunnerOptions{.worker_id = "lease-devnet-test@" + std::to_string(::getpid()),
-                                    .batch_size = 10,
-                                    .threads = 1,
-                                    .retry_base = milliseconds(10),
-                                    .retry_max = milliseconds(100),
-                                    .jitter_seed = 1});
-    runner->handle(std::string(kReclaimLeaseJob),
-                   [this](const Job& job) { return leases->handle_reclaim_job(job); });
-  }
-
-  // Stake K1 has delegated to `receiver`, as the node sees it.
-  int64_t delegated_to(const Address& receiver) {
-    auto records = node->delegated_resources(kPool, receiver);
-    EXPECT_TRUE(records.ok());
-    int64_t sum = 0;
-    if (records.ok()) {
-      for (const auto& r : *records) sum += r.energy_sun;
-    }
-    return sum;
-  }
-
-  int64_t energy_limit(const Address& account) {
-    auto resources = node->account_resources(account);
-    EXPECT_TRUE(resources.ok());
-    return resources.ok() ? resources->energy_limit : -1;
-  }
-
-  Lease lease(int64_t id) {
-    auto found = lease_store->find(id, std::nullopt);
-    EXPECT_TRUE(found.ok() && found->has_value());
-    return found.ok() && found->has_value() ? **found : Lease{};
-  }
-
-  std::ostringstream log_out;
-  OffsetClock clock;
-  common::Logger log;
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<store::PgTenantRepository> tenants;
-  std::unique_ptr<store::PgLedgerRepository> ledger;
-  std::unique_ptr<store::PgPoolRepository> pools;
-  std::unique_ptr<store::PgPoolCapacityRepository> capacity;
-  std::unique_ptr<store::PgQuoteRepository> quote_store;
-  std::unique_ptr<store::PgLeaseRepository> lease_store;
-  std::unique_ptr<store::PgChainTxJournal> journal;
-  std::unique_ptr<store::PgJobQueue> jobs;
-  std::unique_ptr<store::PgAuditLog> audit;
-  chain::CurlTransport transport;
-  std::unique_ptr<chain::TronGridClient> node;
-  std::unique_ptr<signer::PoolSigners> signers;
-  std::unique_ptr<PoolService> pool_service;
-  std::unique_ptr<QuoteService> quotes;
-  std::unique_ptr<ChainTxSender> sender;
-  std::unique_ptr<LeaseService> leases;
-  std::unique_ptr<scheduler::JobRunner> runner;
-};
-
-// Quote and lease as the API would, for `tenant_id`: the lease or the error.
-common::Result<Lease> quote_and_lease(Daemon& daemon, int64_t tenant_id) {
-  QuoteRequest request{.receiver = kReceiver,
-                       .energy = common::Energy(kEnergy),
-                       .usdt_transfer = std::nullopt,
-                       .duration_s = kDurationS};
-  RELAY_ASSIGN_OR_RETURN(Quote quote, daemon.quotes->create(tenant_id, request));
-  return daemon.leases->create(tenant_id, LeaseRequest{.quote_id = quote.id});
-}
-
-class LeaseDevnetPgTest : public testing::PgTest {
- protected:
-  void SetUp() override {
-    PgTest::SetUp();
-    if (HasFatalFailure()) return;
-    // A database of its own: K1 is unique among live pools.
-    db_url_ = fresh_database_url();
-    {
-      pqxx::connection conn(db_url_);
-      auto applied = migrations::Migrator().apply(conn);
-      ASSERT_TRUE(applied.ok()) << applied.error().message;
-    }
-    devnet_ = std::make_unique<testing::DevnetProcess>(testing::DevnetOptions{
-        .binary = TRON_DEVNET_BINARY,
-        .genesis = std::string(PROJECT_SOURCE_DIR) + "/devnet/demo-genesis.json",
-        .block_interval_ms = kBlockMs,
-        .solidity_depth = 2});
-    daemon_ = start_daemon();
-    auto operator_tenant = daemon_->tenants->create("operator");
-    ASSERT_TRUE(operator_tenant.ok());
-    operator_id_ = operator_tenant->id;
-    auto pool = daemon_->pool_service->create(
-        operator_id_, NewPoolRequest{.address = kPool, .kind = PoolKind::kOwn, .name = "K1"},
-        "test");
-    ASSERT_TRUE(pool.ok()) << pool.error().message;
-    ASSERT_EQ(pool->status, PoolStatus::kActive);
-    pool_id_ = pool->id;
-    auto tenant = daemon_->tenants->create("customer");
-    ASSERT_TRUE(tenant.ok());
-    tenant_id_ = tenant->id;
-    ASSERT_TRUE(daemon_->ledger->credit(tenant_id_, Sun(kCredit), "admin:credit").ok());
-  }
-
-  void TearDown() override {
-    daemon_.reset();
-    devnet_.reset();
-  }
-
-  std::unique_ptr<Daemon> start_daemon(int db_connections = 4) {
-    return std::make_unique<Daemon>(db_url_, devnet_->url(), offset_ms_, db_connections);
-  }
-
-  // Time passes for the daemon and the chain alike.
-  void advance(seconds by) {
-    offset_ms_ += std::chrono::duration_cast<milliseconds>(by).count();
-    if (daemon_) daemon_->clock.advance(by);
-    devnet_->admin("time/advance", R"({"seconds":)" + std::to_string(by.count()) + "}");
-  }
-
-  std::string scalar(const std::string& sql) {
-    pqxx::connection conn(db_url_);
-    pqxx::nontransaction tx(conn);
-    auto rows = tx.exec(sql);
-    return rows.empty() || rows[0][0].is_null() ? "" : rows[0][0].as<std::string>();
-  }
-  int64_t count(const std::string& sql) { return std::stoll(scalar(sql)); }
-
-  // Moves past the lease's expiry and runs the reclaim job until the lease is final.
-  void run_reclaims_past(const Lease& lease) {
-    ASSERT_TRUE(lease.expires_at.has_value());
-    const auto late = *lease.expires_at + seconds(2) - daemon_->clock.now();
-    if (late.count() > 0) advance(std::chrono::ceil<seconds>(late));
-    for (int pass = 0; pass < 20 && !is_final(daemon_->lease(lease.id).state); ++pass) {
-      // Retried jobs are due a little later: the pass looks that far ahead.
-      daemon_->runner->run_due(daemon_->clock.now() + seconds(pass));
-      if (!is_final(daemon_->lease(lease.id).state)) {
-        std::this_thread::sleep_for(milliseconds(3 * kBlockMs));
-      }
-    }
-  }
-
-  // The invariants of issue #6 for a lease that is final: delegated at most once, nothing left
-  // delegated, the ledger equal to its entries with nothing held, no open reservation, no job left.
-  void expect_settled(const Lease& lease) {
-    SCOPED_TRACE("lease " + std::to_string(lease.id));
-    const std::string ref = "'lease:" + std::to_string(lease.id) + "'";
-    EXPECT_TRUE(is_final(lease.state)) << lease_state_name(lease.state);
-    EXPECT_LE(count("SELECT count(*) FROM chain_txs WHERE purpose = 'lease_delegate' AND "
-                    "owner_ref = " +
-                    ref),
-              1);
-    EXPECT_LE(count("SELECT count(*) FROM chain_txs WHERE purpose = 'lease_delegate' AND state = "
-                    "'included' AND owner_ref = " +
-                    ref),
-              1);
-    EXPECT_EQ(daemon_->delegated_to(kReceiver), 0) << "an orphan delegation is left on chain";
-    // The stored balance is what the entries add up to, and nothing is reserved.
-    const std::string tenant = std::to_string(lease.tenant_id);
-    EXPECT_EQ(count("SELECT balance_sun FROM tenants WHERE id = " + tenant),
-              count("SELECT coalesce(sum(CASE WHEN kind IN ('credit', 'refund') THEN amount WHEN "
-                    "kind IN ('debit', 'capture') THEN -amount ELSE 0 END), 0) FROM "
-                    "ledger_entries WHERE tenant_id = " +
-                    tenant));
-    EXPECT_EQ(count("SELECT reserved_sun FROM tenants WHERE id = " + tenant), 0);
-    EXPECT_EQ(count("SELECT count(*) FROM holds WHERE state = 'open' AND reference = " + ref), 0);
-    auto balance = daemon_->ledger->balance(lease.tenant_id);
-    ASSERT_TRUE(balance.ok());
-    const int64_t charged =
-        lease.state == LeaseState::kReclaimed ? lease.price.total_sun.value() : 0;
-    EXPECT_EQ(balance->balance.value(), kCredit - charged);
-    EXPECT_EQ(balance->reserved.value(), 0);
-    EXPECT_EQ(count("SELECT count(*) FROM pool_reservations WHERE state <> 'released' AND "
-                    "reference = " +
-                    ref),
-              0);
-    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state <> 'done' AND ref = " + ref), 0);
-  }
-
-  // Runs LeaseDevnetPgChild.DISABLED_CreateLease in a new process with `env` added to this one's
-  // environment; returns its wait status.
-  static int run_child(const std::vector<std::pair<std::string, std::string>>& env) {
-    return relay::testing::run_disabled_test_in_child("LeaseDevnetPgChild.DISABLED_CreateLease",
-                                                      env);
-  }
-
-  std::string db_url_;
-  std::unique_ptr<testing::DevnetProcess> devnet_;
-  std::unique_ptr<Daemon> daemon_;
-  int64_t offset_ms_ = 0;
-  int64_t operator_id_ = 0;
-  int64_t pool_id_ = 0;
-  int64_t tenant_id_ = 0;
-};
+class LeaseDevnetPgTest : public testing::LeaseDevnetTest {};
 
 TEST_F(LeaseDevnetPgTest, QuoteLeaseExpiryReclaim) {
   Daemon& d = *daemon_;
@@ -395,8 +129,15 @@ TEST_F(LeaseDevnetPgTest, QuoteLeaseExpiryReclaim) {
 
 // The crash test of issue #6: a daemon killed at `point`, a restarted one that recovers, and the
 // invariants after the expiry.
-class LeaseCrashTest : public LeaseDevnetPgTest,
-                       public ::testing::WithParamInterface<const char*> {};
+class LeaseCrashTest : public LeaseDevnetPgTest, public ::testing::WithParamInterface<const char*> {
+ protected:
+  // Runs LeaseDevnetPgChild.DISABLED_CreateLease in a new process with `env` added to this one's
+  // environment; returns its wait status.
+  static int run_child(const std::vector<std::pair<std::string, std::string>>& env) {
+    return relay::testing::run_disabled_test_in_child("LeaseDevnetPgChild.DISABLED_CreateLease",
+                                                      env);
+  }
+};
 
 TEST_P(LeaseCrashTest, KilledDaemonRecoversAndTheLeaseSettlesOnce) {
   const std::string point = GetParam();
@@ -489,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(FaultPoints, LeaseCrashTest,
 TEST_F(LeaseDevnetPgTest, ParallelLeasesNeverOverCommitCapacity) {
   constexpr int kRequests = 200;
   constexpr int kFit = 10;
-  daemon_ = start_daemon(24);  // the requests share the connections: enough that none time out
+  daemon_ = start_daemon(DaemonOptions{.db_connections = 24});
   Daemon& d = *daemon_;
   ASSERT_TRUE(d.pool_service->refresh_all().ok());  // a daemon admits its pools at start
 
