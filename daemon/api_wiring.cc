@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -168,16 +169,35 @@ common::Result<scheduler::JobPass> ApiWiring::reclaim_due_once(int limit) {
   if (lease_service_ == nullptr) {
     return common::make_error("unavailable", "leases need a relayer key (signer.key_file)");
   }
-  scheduler::JobRunnerOptions options;
-  options.worker_id = "tronrelayctl@" + std::to_string(getpid());
-  options.batch_size = limit;
-  options.threads = 1;
-  scheduler::JobRunner runner(jobs_, clock_, log_, options);
-  runner.handle(std::string(energy::kReclaimLeaseJob),
-                [service = lease_service_.get()](const energy::Job& job) {
-                  return service->handle_reclaim_job(job);
-                });
-  return runner.run_due(clock_.now());
+  // Small claims, one after another: a reclaim may wait up to reclaim_confirm_timeout for its
+  // block, and a job must start well within its claim (JobRunnerOptions::min_claim_left).
+  constexpr int kBatch = 8;
+  scheduler::JobPass total;
+  while (total.claimed < limit) {
+    scheduler::JobRunnerOptions options;
+    options.worker_id = "tronrelayctl@" + std::to_string(getpid());
+    options.batch_size = std::min(kBatch, limit - total.claimed);
+    options.threads = 1;
+    scheduler::JobRunner runner(jobs_, clock_, log_, options);
+    runner.handle(std::string(energy::kReclaimLeaseJob),
+                  [service = lease_service_.get()](const energy::Job& job) {
+                    return service->handle_reclaim_job(job);
+                  });
+    const scheduler::JobPass pass = runner.run_due(clock_.now());
+    total.claimed += pass.claimed;
+    total.done += pass.done;
+    total.retried += pass.retried;
+    total.dead += pass.dead;
+    total.unrecorded += pass.unrecorded;
+    total.skipped += pass.skipped;
+    total.max_lag = std::max(total.max_lag, pass.max_lag);
+    if (pass.claim_error) {
+      total.claim_error = pass.claim_error;
+      break;
+    }
+    if (pass.claimed < options.batch_size) break;  // nothing more is due
+  }
+  return total;
 }
 
 common::Result<std::vector<energy::Lease>> ApiWiring::overdue_leases(int limit) {

@@ -135,9 +135,11 @@ int run_reclaim_command(const std::vector<std::string>& args, const std::string&
                                              {"reclaimed", pass->done},
                                              {"retried", pass->retried},
                                              {"dead", pass->dead},
-                                             {"unrecorded", pass->unrecorded}})
+                                             {"unrecorded", pass->unrecorded},
+                                             {"skipped", pass->skipped}})
       << "\n";
-  bool clean = !pass->claim_error && pass->retried == 0 && pass->dead == 0 && pass->unrecorded == 0;
+  bool clean = !pass->claim_error && pass->retried == 0 && pass->dead == 0 &&
+               pass->unrecorded == 0 && pass->skipped == 0;
   return clean ? kExitOk : kExitFailure;
 }
 

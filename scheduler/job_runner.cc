@@ -121,6 +121,7 @@ JobRunner::JobRunner(energy::JobQueue& queue, const common::Clock& clock, common
       rng_(options_.jitter_seed ? *options_.jitter_seed : std::random_device{}()) {
   assert(!options_.worker_id.empty());
   assert(options_.batch_size >= 1 && options_.threads >= 1);
+  assert(options_.min_claim_left < options_.claim_for);
 }
 
 JobRunner::~JobRunner() { stop(); }
@@ -244,8 +245,22 @@ JobPass JobRunner::run_due(common::TimePoint now) {
 
   std::vector<Outcome> outcomes(jobs.size(), Outcome::kUnrecorded);
   std::vector<milliseconds> lags(jobs.size());
+  const milliseconds min_left =
+      options_.min_claim_left.count() > 0 ? options_.min_claim_left : options_.claim_for / 2;
   workers_->run(jobs.size(), [&](size_t i) {
-    lags[i] = std::chrono::duration_cast<milliseconds>(clock_.now() - jobs[i].due_at);
+    const common::TimePoint start = clock_.now();
+    if (jobs[i].claimed_until && *jobs[i].claimed_until - start < min_left) {
+      outcomes[i] = Outcome::kSkipped;
+      log_.warn(
+          "job not started: too little of its claim is left",
+          {{"job_id", jobs[i].id},
+           {"kind", jobs[i].kind},
+           {"ref", jobs[i].ref},
+           {"claim_left_ms",
+            std::chrono::duration_cast<milliseconds>(*jobs[i].claimed_until - start).count()}});
+      return;
+    }
+    lags[i] = std::chrono::duration_cast<milliseconds>(start - jobs[i].due_at);
     try {
       const common::Status status = run_handler(jobs[i]);
       outcomes[i] = status.ok() ? Outcome::kSucceeded : record_failure(jobs[i], status.error());
@@ -271,6 +286,9 @@ JobPass JobRunner::run_due(common::TimePoint now) {
       case Outcome::kUnrecorded:
         ++pass.unrecorded;
         break;
+      case Outcome::kSkipped:
+        ++pass.skipped;
+        break;
     }
   }
   counters_.claimed.fetch_add(pass.claimed, std::memory_order_relaxed);
@@ -278,12 +296,14 @@ JobPass JobRunner::run_due(common::TimePoint now) {
   counters_.retried.fetch_add(pass.retried, std::memory_order_relaxed);
   counters_.dead.fetch_add(pass.dead, std::memory_order_relaxed);
   counters_.unrecorded.fetch_add(pass.unrecorded, std::memory_order_relaxed);
+  counters_.skipped.fetch_add(pass.skipped, std::memory_order_relaxed);
   counters_.last_pass_max_lag_ms.store(pass.max_lag.count(), std::memory_order_relaxed);
   log_.debug("job pass", {{"claimed", pass.claimed},
                           {"done", pass.done},
                           {"retried", pass.retried},
                           {"dead", pass.dead},
                           {"unrecorded", pass.unrecorded},
+                          {"skipped", pass.skipped},
                           {"max_lag_ms", pass.max_lag.count()}});
   return pass;
 }

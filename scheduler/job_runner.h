@@ -101,6 +101,10 @@ struct JobRunnerOptions {
   // How long a claim lasts. Must exceed the time a whole batch can take (jobs wait in the batch
   // claimed), or a slow batch's jobs are claimed again by others and run twice.
   std::chrono::milliseconds claim_for{std::chrono::minutes(5)};
+  // A claimed job whose claim has less than this left when its turn in the batch comes is not
+  // started: once its claim expires another claimer may take it, and the two must never run the
+  // same job at once. It waits for its claim to expire, then is claimed again. 0 = claim_for / 2.
+  std::chrono::milliseconds min_claim_left{0};
   std::chrono::milliseconds poll_interval{1'000};
   std::chrono::milliseconds min_sleep{10};
   std::chrono::milliseconds retry_base{1'000};
@@ -117,6 +121,8 @@ struct JobPass {
   // Ran, but the outcome could not be recorded (store down, or the claim was taken over after
   // expiring): the job runs again once its claim expires.
   int unrecorded = 0;
+  // Claimed, but not started: too little of its claim was left (min_claim_left).
+  int skipped = 0;
   // The claim itself failed (store down): nothing ran.
   std::optional<common::Error> claim_error;
   // Largest (start − due_at) among the jobs run: how late the pass was.
@@ -131,6 +137,7 @@ struct JobRunnerCounters {
   std::atomic<uint64_t> retried{0};
   std::atomic<uint64_t> dead{0};
   std::atomic<uint64_t> unrecorded{0};
+  std::atomic<uint64_t> skipped{0};
   std::atomic<uint64_t> claim_failures{0};
   std::atomic<int64_t> last_pass_max_lag_ms{0};
 };
@@ -181,7 +188,7 @@ class JobRunner {
  private:
   class Workers;
   // kSucceeded: the handler succeeded; the pass records it done with the others at its end.
-  enum class Outcome { kSucceeded, kDone, kRetried, kDead, kUnrecorded };
+  enum class Outcome { kSucceeded, kDone, kRetried, kDead, kUnrecorded, kSkipped };
 
   common::Status run_handler(const energy::Job& job);
   Outcome record_failure(const energy::Job& job, const common::Error& failure);

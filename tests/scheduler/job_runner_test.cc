@@ -248,6 +248,33 @@ TEST_F(RunnerFixture, AJobWhoseClaimWasTakenOverIsNotMarkedDoneByTheLateWorker) 
   EXPECT_NE(log_text.str().find("its claim was taken over"), std::string::npos);
 }
 
+TEST_F(RunnerFixture, AJobWhoseClaimRanLowWhileItWaitedInTheBatchIsNotStarted) {
+  // claim_for 60 s: a job starting with less than 30 s of its claim left could still be running
+  // when another claimer takes it over at expiry. The slow first job uses 35 s.
+  JobRunner runner(queue, clock, log, options());
+  std::vector<std::string> ran;
+  runner.handle("reclaim_lease", [&](const Job& job) -> common::Status {
+    ran.push_back(job.ref);
+    if (job.ref == "lease:slow") clock.advance(seconds(35));
+    return {};
+  });
+  const Job slow = enqueue("lease:slow", kT0 - seconds(1));
+  const Job waiting = enqueue("lease:waiting", kT0);
+  const JobPass pass = runner.run_due(kT0);
+  EXPECT_EQ(pass.claimed, 2);
+  EXPECT_EQ(pass.done, 1);
+  EXPECT_EQ(pass.skipped, 1);
+  EXPECT_EQ(ran, (std::vector<std::string>{"lease:slow"}));
+  EXPECT_EQ(state_of(slow), JobState::kDone);
+  EXPECT_EQ(state_of(waiting), JobState::kClaimed);
+  EXPECT_NE(log_text.str().find("too little of its claim is left"), std::string::npos);
+  // Once its claim expires it is claimed again, and runs.
+  const JobPass later = runner.run_due(kT0 + seconds(61));
+  EXPECT_EQ(later.done, 1);
+  EXPECT_EQ(ran.back(), "lease:waiting");
+  EXPECT_EQ(queue.get(waiting.id)->attempts, 2);
+}
+
 TEST_F(RunnerFixture, BatchSizeBoundsOnePass) {
   JobRunnerOptions o = options();
   o.batch_size = 4;
