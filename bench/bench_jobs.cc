@@ -256,6 +256,9 @@ class TimedQueue final : public relay::energy::JobQueue {
   relay::common::Result<relay::energy::JobCounts> count_by_state() override {
     return inner_.count_by_state();
   }
+  relay::common::Result<int64_t> purge_done(TimePoint before, int limit) override {
+    return inner_.purge_done(before, limit);
+  }
 
   // The instants of the first claim and of the last expected completion; empty after `guard`.
   std::optional<std::pair<TimePoint, TimePoint>> wait_all(std::chrono::seconds guard) {
