@@ -98,7 +98,23 @@ class LeaseRoutes {
       }
     }
     RELAY_ASSIGN_OR_RETURN(auto lease, leases_.create(call.tenant_id(), request));
-    return json_reply(lease.state == energy::LeaseState::kActive ? 201 : 202, lease_json(lease));
+    if (lease.split_parts < 2) {
+      return json_reply(lease.state == energy::LeaseState::kActive ? 201 : 202, lease_json(lease));
+    }
+    // A split lease: the first part, with every part (itself included) as each stands now.
+    energy::LeaseFilter group;
+    group.group_id = energy::group_of(lease);
+    group.limit = 16;
+    RELAY_ASSIGN_OR_RETURN(auto page, leases_.list(call.tenant_id(), group));
+    json::array parts;
+    bool all_active = true;
+    for (auto it = page.leases.rbegin(); it != page.leases.rend(); ++it) {
+      all_active = all_active && it->state == energy::LeaseState::kActive;
+      parts.push_back(lease_json(*it));
+    }
+    json::object out = lease_json(lease);
+    out["parts"] = std::move(parts);
+    return json_reply(all_active ? 201 : 202, out);
   }
 
   Result<HttpResponse> list(Call& call) {
@@ -122,8 +138,13 @@ class LeaseRoutes {
         RELAY_ASSIGN_OR_RETURN(int64_t id, query_int64("before", value));
         if (id < 1) return invalid("before: must be a positive lease id");
         filter.before_id = id;
+      } else if (name == "group") {
+        RELAY_ASSIGN_OR_RETURN(int64_t id, query_int64("group", value));
+        if (id < 1) return invalid("group: must be a positive lease id");
+        filter.group_id = id;
       } else {
-        return invalid("unknown query parameter '" + name + "' (status, receiver, limit, before)");
+        return invalid("unknown query parameter '" + name +
+                       "' (status, receiver, group, limit, before)");
       }
     }
     filter.limit = static_cast<int>(limit);
@@ -185,6 +206,8 @@ json::object lease_json(const energy::Lease& lease) {
       {"reclaim_requested_at", ms_or_null(lease.reclaim_requested_at)},
       {"refund_sun", lease.refund_sun.value()},
       {"reclaimed_at", ms_or_null(lease.reclaimed_at)},
+      {"group_id", energy::group_of(lease)},
+      {"split_parts", lease.split_parts},
       {"created_at", ms(lease.created_at)},
       {"updated_at", ms(lease.updated_at)}};
 }

@@ -192,6 +192,15 @@ const std::vector<Key>& keys() {
                     c.leases.reclaim_max_attempts = static_cast<int>(value);
                     return {};
                   }),
+      make_bool("leases", "split_across_pools", &Config::leases,
+                &energy::LeaseServiceOptions::split_across_pools),
+      make_parsed("leases", "max_split_parts",
+                  [](Config& c, const std::string& text) -> common::Status {
+                    RELAY_ASSIGN_OR_RETURN(int64_t value, parse_int("value", text));
+                    if (value < 2 || value > 16) return common::make_error("config", "2..16");
+                    c.leases.max_split_parts = static_cast<int>(value);
+                    return {};
+                  }),
       make_ms("leases", "interrupted_after_ms", &energy::LeaseServiceOptions::interrupted_after),
       make_ms("leases", "overdue_after_ms", &energy::LeaseServiceOptions::overdue_after),
       make_parsed("leases", "job_threads",

@@ -73,7 +73,8 @@ struct Config {
   // energy/pricing.h; activation_fee_sun = -1 reads the activation price from the chain.
   energy::PricingConfig pricing;
   // [leases]: *_ms keys for the durations of energy::LeaseServiceOptions, early_reclaim_refund =
-  // none | prorata, reclaim_max_attempts, ledger_scan_limit; job_threads for the reclaim runner.
+  // none | prorata, reclaim_max_attempts, ledger_scan_limit, split_across_pools (true | false)
+  // and max_split_parts; job_threads for the reclaim runner.
   energy::LeaseServiceOptions leases;
   int64_t job_threads = 4;
   RateLimitConfig rate_limit;

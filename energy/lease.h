@@ -86,7 +86,15 @@ struct Lease {
   std::optional<common::TimePoint> reclaimed_at;
   common::TimePoint created_at;
   common::TimePoint updated_at;
+  // A part of a split lease (LeaseServiceOptions::split_across_pools): the parts of one order,
+  // one per pool. The first part is the group (group_id empty), the others name it; split_parts
+  // is how many there are, 1 for a lease that was not split.
+  std::optional<int64_t> group_id;
+  int split_parts = 1;
 };
+
+// The id of the group `lease` belongs to (its own id for the first part or a lease not split).
+inline int64_t group_of(const Lease& lease) { return lease.group_id.value_or(lease.id); }
 
 // When the chain lets the delegation be undone: delegated_at + lock period. Empty for an unlocked
 // lease or one not delegated yet.
@@ -103,6 +111,8 @@ struct NewLease {
   PriceBreakdown price;
   bool lock = false;
   int64_t lock_period_blocks = 0;
+  std::optional<int64_t> group_id;  // a split lease's later parts: the first part's id
+  int split_parts = 1;
 };
 
 // What pending → delegating records.
@@ -117,6 +127,7 @@ struct LeaseFilter {
   std::optional<LeaseState> state;
   std::optional<common::Address> receiver;
   std::optional<int64_t> before_id;  // ids below this one (the next page)
+  std::optional<int64_t> group_id;   // the parts of one split lease (its first part's id)
   int limit = 50;
 };
 

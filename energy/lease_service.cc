@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <thread>
 #include <utility>
 
 #include "chain/builders.h"
@@ -109,6 +110,10 @@ Status validate_lease_options(const LeaseServiceOptions& options) {
   }
   if (options.overdue_after.count() < 0) return bad("overdue_after_ms", "must not be negative");
   if (options.ledger_scan_limit < 1) return bad("ledger_scan_limit", "must be at least 1");
+  // The table allows 16 parts; one part is no split.
+  if (options.max_split_parts < 2 || options.max_split_parts > 16) {
+    return bad("max_split_parts", "must be 2..16");
+  }
   return {};
 }
 
@@ -116,6 +121,15 @@ Status validate_lease_options(const LeaseServiceOptions& options) {
 struct LeaseService::Admission {
   std::optional<int64_t> hold_id;
   std::optional<int64_t> reservation_id;
+};
+
+// One part of a split lease: its pool, and its share of the stake, energy and price.
+struct LeaseService::SplitPart {
+  int64_t pool_id = 0;
+  common::Address pool_address;
+  Sun stake;
+  common::Energy energy;
+  PriceBreakdown price;
 };
 
 LeaseService::LeaseService(LeaseDependencies deps, LeaseServiceOptions options)
@@ -186,6 +200,11 @@ Result<Lease> LeaseService::create(int64_t tenant_id, const LeaseRequest& reques
     }
   }
 
+  if (options_.split_across_pools) {
+    RELAY_ASSIGN_OR_RETURN(std::vector<SplitPart> parts, plan_split(quote));
+    if (parts.size() > 1) return create_split(tenant_id, request, quote, parts);
+  }
+
   // 2. The row whose id names everything that follows.
   NewLease terms{.tenant_id = tenant_id,
                  .quote_id = quote.id,
@@ -195,7 +214,9 @@ Result<Lease> LeaseService::create(int64_t tenant_id, const LeaseRequest& reques
                  .stake_sun = quote.stake_sun,
                  .price = quote.price,
                  .lock = request.lock,
-                 .lock_period_blocks = request.lock ? request.lock_period_blocks : 0};
+                 .lock_period_blocks = request.lock ? request.lock_period_blocks : 0,
+                 .group_id = std::nullopt,
+                 .split_parts = 1};
   RELAY_ASSIGN_OR_RETURN(Lease lease, deps_.leases.create(terms, deps_.clock.now()));
   const std::string ref = lease_ref(lease.id);
   Admission admission;
@@ -268,6 +289,169 @@ Result<Lease> LeaseService::refuse(const Lease& lease, const Admission& admissio
     (void)deps_.leases.fail(lease.id, LeaseState::kPending, reason_of(error), deps_.clock.now());
   }
   return error;
+}
+
+Result<std::vector<LeaseService::SplitPart>> LeaseService::plan_split(const Quote& quote) {
+  const int64_t stake = quote.stake_sun.value();
+  RELAY_ASSIGN_OR_RETURN(std::vector<Pool> pools, deps_.pools.list(std::nullopt));
+  std::vector<std::pair<int64_t, const Pool*>> free;  // free stake, pool
+  for (const Pool& pool : pools) {
+    if (pool.status != PoolStatus::kActive) continue;
+    if (!deps_.signers.admitted_permission_id(pool.address)) continue;
+    RELAY_ASSIGN_OR_RETURN(PoolCapacity capacity, deps_.capacity.capacity(pool.id));
+    if (capacity.free_sun >= stake) return std::vector<SplitPart>();  // one pool fits
+    if (capacity.free_sun >= common::kSunPerTrx) free.emplace_back(capacity.free_sun, &pool);
+  }
+  std::stable_sort(free.begin(), free.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  // Largest first; every part at least the chain's minimum delegation of 1 TRX.
+  std::vector<SplitPart> parts;
+  int64_t left = stake;
+  for (const auto& [available, pool] : free) {
+    if (left == 0 || static_cast<int>(parts.size()) == options_.max_split_parts) break;
+    int64_t take = std::min(available, left);
+    if (left - take > 0 && left - take < common::kSunPerTrx) take = left - common::kSunPerTrx;
+    if (take < common::kSunPerTrx) continue;
+    parts.push_back(SplitPart{.pool_id = pool->id,
+                              .pool_address = pool->address,
+                              .stake = Sun(take),
+                              .energy = common::Energy(0),
+                              .price = {}});
+    left -= take;
+  }
+  if (left > 0) return std::vector<SplitPart>();  // all of them cannot: refused as one lease
+  // Shares in proportion to stake, rounded down; the remainders go to the first part.
+  auto share = [&](int64_t whole, const SplitPart& part) {
+    return static_cast<int64_t>(static_cast<__int128>(whole) * part.stake.value() / stake);
+  };
+  const PriceBreakdown& price = quote.price;
+  int64_t energy_left = quote.energy.value();
+  int64_t energy_sun_left = price.energy_sun.value();
+  int64_t bandwidth_left = price.bandwidth_sun.value();
+  int64_t activation_left = price.activation_sun.value();
+  for (size_t i = parts.size(); i-- > 0;) {
+    SplitPart& part = parts[i];
+    const bool first = i == 0;
+    const int64_t energy = first ? energy_left : share(quote.energy.value(), part);
+    const int64_t energy_sun = first ? energy_sun_left : share(price.energy_sun.value(), part);
+    const int64_t bandwidth = first ? bandwidth_left : share(price.bandwidth_sun.value(), part);
+    const int64_t activation = first ? activation_left : share(price.activation_sun.value(), part);
+    if (energy < 1) return std::vector<SplitPart>();  // too small to split
+    energy_left -= energy;
+    energy_sun_left -= energy_sun;
+    bandwidth_left -= bandwidth;
+    activation_left -= activation;
+    part.energy = common::Energy(energy);
+    part.price = PriceBreakdown{.unit_price_sun_per_energy = price.unit_price_sun_per_energy,
+                                .energy_sun = Sun(energy_sun),
+                                .bandwidth_sun = Sun(bandwidth),
+                                .activation_sun = Sun(activation),
+                                .total_sun = Sun(energy_sun + bandwidth + activation)};
+  }
+  return parts;
+}
+
+Result<Lease> LeaseService::create_split(int64_t tenant_id, const LeaseRequest& request,
+                                         const Quote& quote, const std::vector<SplitPart>& parts) {
+  const int split_parts = static_cast<int>(parts.size());
+  std::vector<Lease> leases;
+  std::vector<Admission> admissions;
+  // Every part set aside so far is given back, as a single lease's refusal would.
+  auto refuse_all = [&](const Error& error) -> Result<Lease> {
+    for (size_t i = 0; i < leases.size(); ++i) {
+      if (leases[i].state == LeaseState::kDelegating) {
+        (void)fail_delegating(leases[i], reason_of(error));
+      } else {
+        (void)refuse(leases[i], admissions[i], error);
+      }
+    }
+    return error;
+  };
+
+  // Rows: the first part takes the quote and names the group.
+  for (int i = 0; i < split_parts; ++i) {
+    NewLease terms{.tenant_id = tenant_id,
+                   .quote_id = i == 0 ? std::optional<std::string>(quote.id) : std::nullopt,
+                   .receiver = quote.receiver,
+                   .energy = parts[i].energy,
+                   .duration_s = quote.duration_s,
+                   .stake_sun = parts[i].stake,
+                   .price = parts[i].price,
+                   .lock = request.lock,
+                   .lock_period_blocks = request.lock ? request.lock_period_blocks : 0,
+                   .group_id = i == 0 ? std::nullopt : std::optional<int64_t>(leases[0].id),
+                   .split_parts = split_parts};
+    auto row = deps_.leases.create(terms, deps_.clock.now());
+    if (!row.ok()) return refuse_all(row.error());
+    leases.push_back(std::move(*row));
+    admissions.emplace_back();
+  }
+  // Money, part by part. A refusal leaves no row (the quote stays open for a retry after a
+  // top-up), as for a single lease.
+  for (int i = 0; i < split_parts; ++i) {
+    auto hold =
+        deps_.ledger.place_hold(tenant_id, parts[i].price.total_sun, lease_ref(leases[i].id));
+    if (!hold.ok()) {
+      if (is_uncertain(hold.error())) return refuse_all(hold.error());
+      bool released = true;
+      for (int j = 0; j < i; ++j) released = release_hold(*admissions[j].hold_id).ok() && released;
+      for (int j = split_parts; j-- > 0;) {
+        if (!released || !deps_.leases.discard(leases[j].id).ok()) {
+          (void)deps_.leases.fail(leases[j].id, LeaseState::kPending, reason_of(hold.error()),
+                                  deps_.clock.now());
+        }
+      }
+      return hold.error();
+    }
+    admissions[i].hold_id = hold->id;
+  }
+  if (auto taken = deps_.quotes.use(tenant_id, quote.id, lease_ref(leases[0].id)); !taken.ok()) {
+    return refuse_all(taken.error());
+  }
+  // Capacity in the planned pools; another lease may have taken some since the plan.
+  for (int i = 0; i < split_parts; ++i) {
+    auto reservation = deps_.capacity.reserve(parts[i].pool_id, parts[i].stake.value(),
+                                              lease_ref(leases[i].id), deps_.clock.now());
+    if (!reservation.ok()) return refuse_all(reservation.error());
+    admissions[i].reservation_id = reservation->id;
+  }
+  for (int i = 0; i < split_parts; ++i) {
+    std::optional<int32_t> permission_id =
+        deps_.signers.admitted_permission_id(parts[i].pool_address);
+    if (!permission_id) {
+      return refuse_all(make_error("unavailable", "pool " + std::to_string(parts[i].pool_id) +
+                                                      " is not admitted for signing; retry"));
+    }
+    DelegationPlan plan{.pool_id = parts[i].pool_id,
+                        .permission_id = *permission_id,
+                        .hold_id = *admissions[i].hold_id,
+                        .reservation_id = *admissions[i].reservation_id};
+    auto delegating = deps_.leases.start_delegating(leases[i].id, plan, deps_.clock.now());
+    if (!delegating.ok()) return refuse_all(delegating.error());
+    leases[i] = std::move(*delegating);
+  }
+
+  // On chain, every part at once: each waits for its own block.
+  std::vector<std::optional<Result<Lease>>> settled(split_parts);
+  {
+    std::vector<std::jthread> workers;
+    for (int i = 0; i < split_parts; ++i) {
+      workers.emplace_back([&, i] { settled[i] = delegate(leases[i], parts[i].pool_address); });
+    }
+  }
+  bool any_delegated = false;
+  for (int i = 0; i < split_parts; ++i) {
+    auto part = settled[i]->ok() ? *settled[i] : reload(leases[i].id);
+    if (part.ok() && part->state != LeaseState::kFailed) any_delegated = true;
+  }
+  if (!any_delegated) {
+    if (!settled[0]->ok()) return settled[0]->error();
+    return make_error(
+        "upstream_failed",
+        lease_name(leases[0].id) + " and its " + std::to_string(split_parts - 1) +
+            " other parts failed and their holds were released: " + (*settled[0])->state_reason);
+  }
+  return settled[0]->ok() ? *settled[0] : reload(leases[0].id);
 }
 
 Result<Lease> LeaseService::delegate(Lease lease, const common::Address& pool_address) {
@@ -402,6 +586,29 @@ Result<LeasePage> LeaseService::list(int64_t tenant_id, const LeaseFilter& filte
 // ---- reclaim ----
 
 Result<Lease> LeaseService::request_reclaim(std::optional<int64_t> tenant_id, int64_t lease_id) {
+  RELAY_ASSIGN_OR_RETURN(auto found, deps_.leases.find(lease_id, tenant_id));
+  if (!found) return make_error("not_found", "no " + lease_name(lease_id));
+  if (found->split_parts < 2) return request_reclaim_one(tenant_id, lease_id);
+  // A split lease ends as one order: every part that is on chain is reclaimed.
+  LeaseFilter parts;
+  parts.group_id = group_of(*found);
+  parts.limit = 16;
+  RELAY_ASSIGN_OR_RETURN(LeasePage group, deps_.leases.list(found->tenant_id, parts));
+  std::optional<Result<Lease>> asked;
+  std::optional<Error> refused;
+  for (const Lease& part : group.leases) {
+    if (part.state == LeaseState::kFailed) continue;  // nothing of it on chain
+    auto done = request_reclaim_one(tenant_id, part.id);
+    if (part.id == lease_id) asked = done;
+    if (!done.ok() && !refused) refused = done.error();
+  }
+  if (asked && asked->ok()) return *asked;
+  if (refused) return *refused;
+  return reload(lease_id);
+}
+
+Result<Lease> LeaseService::request_reclaim_one(std::optional<int64_t> tenant_id,
+                                                int64_t lease_id) {
   RELAY_ASSIGN_OR_RETURN(auto found, deps_.leases.find(lease_id, tenant_id));
   if (!found) return make_error("not_found", "no " + lease_name(lease_id));
   Lease lease = std::move(*found);

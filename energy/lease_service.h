@@ -44,6 +44,17 @@
 // less than our stake is left from the pool to the receiver, someone else undelegated it and the
 // lease is reclaimed (state_reason "reclaimed_externally: …"); otherwise the job retries.
 //
+// Split leases (split_across_pools): when no single pool can take the stake but several together
+// can, the order becomes parts — one lease per pool, the stake taken largest free pool first, and
+// energy and every price component divided in proportion to each part's stake (the remainders go
+// to the first part, so the parts add up to the quote exactly). Admission is all or nothing: every
+// part's row, hold and reservation are made (and the quote taken by the first part) before any is
+// signed, and a refusal of any undoes them all. Then each part is delegated, billed and reclaimed
+// as an ordinary lease, the delegations concurrently: a part whose delegation fails on chain is
+// failed and refunded on its own while the others stand (the tenant pays for what it got).
+// create() returns the first part; its group_id-less id names the group (LeaseFilter::group_id),
+// and an early reclaim of any part reclaims them all. An error only when no part got delegated.
+//
 // Early reclaim (POST /v1/leases/{id}/reclaim): active → reclaiming at once, the job moved to now
 // (or to the lock's end), and under RefundPolicy::kProrata the unused part of the energy price is
 // refunded when the reclaim completes: energy_sun × (expires_at − asked_at) / duration, rounded
@@ -103,6 +114,10 @@ struct LeaseServiceOptions {
   // Ledger entries recover() reads back per lease looking for a hold or refund it cannot find
   // otherwise (a crash between placing it and recording it).
   int ledger_scan_limit = 5'000;
+  // A lease no single pool can fill is split into parts, one per pool (largest free capacity
+  // first), at most max_split_parts of them. Off: such a lease is refused (insufficient_capacity).
+  bool split_across_pools = false;
+  int max_split_parts = 4;
 };
 
 // "config" errors naming the key ("leases.confirm_timeout_ms: …").
@@ -203,8 +218,15 @@ class LeaseService {
 
  private:
   struct Admission;
+  struct SplitPart;
   common::Result<Lease> refuse(const Lease& lease, const Admission& admission,
                                const common::Error& error);
+  // The parts of a split lease, or fewer than two when one pool can take the stake (or all of them
+  // together cannot): then no split.
+  common::Result<std::vector<SplitPart>> plan_split(const Quote& quote);
+  common::Result<Lease> create_split(int64_t tenant_id, const LeaseRequest& request,
+                                     const Quote& quote, const std::vector<SplitPart>& parts);
+  common::Result<Lease> request_reclaim_one(std::optional<int64_t> tenant_id, int64_t lease_id);
   common::Result<Lease> delegate(Lease lease, const common::Address& pool_address);
   common::Result<Lease> settle_delegation(const Lease& lease, const ChainTxRecord& record);
   common::Result<Lease> activate(const Lease& lease, const ChainTxRecord& record);

@@ -21,7 +21,7 @@ const std::string kLeaseColumns =
     "reclaim_tx_id, " +
     micros_of("delegated_at") + ", " + micros_of("expires_at") + ", " +
     micros_of("reclaim_requested_at") + ", refund_sun, " + micros_of("reclaimed_at") + ", " +
-    micros_of("created_at") + ", " + micros_of("updated_at");
+    micros_of("created_at") + ", " + micros_of("updated_at") + ", group_id, split_parts";
 
 // The states whose leases the recovery pass looks at (the partial index leases_unsettled).
 constexpr const char* kUnsettled = "state IN ('pending', 'delegating', 'reclaiming')";
@@ -86,6 +86,8 @@ common::Result<Lease> lease_from_row(const pqxx::row& row) {
   lease.reclaimed_at = optional_time(row[26]);
   lease.created_at = from_micros(row[27].as<int64_t>());
   lease.updated_at = from_micros(row[28].as<int64_t>());
+  lease.group_id = optional_of<int64_t>(row[29]);
+  lease.split_parts = row[30].as<int>();
   return lease;
 }
 
@@ -140,14 +142,15 @@ common::Result<Lease> PgLeaseRepository::create(const energy::NewLease& lease,
     auto rows = tx.exec_params(
         "INSERT INTO leases (tenant_id, quote_id, receiver, energy, duration_s, stake_sun, "
         "unit_price_sun_per_energy, energy_sun, bandwidth_sun, activation_sun, total_sun, lock, "
-        "lock_period_blocks, created_at, updated_at) "
+        "lock_period_blocks, created_at, updated_at, group_id, split_parts) "
         "VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, " +
             timestamp_param(14) + ", " + timestamp_param(14) +
-            ") ON CONFLICT (quote_id) DO NOTHING RETURNING " + kLeaseColumns,
+            ", $15, $16) ON CONFLICT (quote_id) DO NOTHING RETURNING " + kLeaseColumns,
         lease.tenant_id, lease.quote_id, lease.receiver.to_hex(), lease.energy.value(),
         lease.duration_s, lease.stake_sun.value(), p.unit_price_sun_per_energy,
         p.energy_sun.value(), p.bandwidth_sun.value(), p.activation_sun.value(),
-        p.total_sun.value(), lease.lock, lease.lock_period_blocks, to_micros(now));
+        p.total_sun.value(), lease.lock, lease.lock_period_blocks, to_micros(now), lease.group_id,
+        lease.split_parts);
     if (rows.empty()) {
       return common::make_error("conflict",
                                 "quote " + lease.quote_id.value_or("") + " was taken by a lease");
@@ -189,12 +192,15 @@ common::Result<energy::LeasePage> PgLeaseRepository::list(int64_t tenant_id,
   if (filter.receiver) receiver = filter.receiver->to_hex();
   return db_.read([&](pqxx::nontransaction& tx) -> common::Result<energy::LeasePage> {
     // One row more than asked says whether another page exists.
-    auto rows = tx.exec_params("SELECT " + kLeaseColumns +
-                                   " FROM leases WHERE tenant_id = $1 "
-                                   "AND ($2::text IS NULL OR state = $2) "
-                                   "AND ($3::text IS NULL OR receiver = decode($3, 'hex')) "
-                                   "AND ($4::bigint IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
-                               tenant_id, state, receiver, filter.before_id, limit + 1);
+    auto rows =
+        tx.exec_params("SELECT " + kLeaseColumns +
+                           " FROM leases WHERE tenant_id = $1 "
+                           "AND ($2::text IS NULL OR state = $2) "
+                           "AND ($3::text IS NULL OR receiver = decode($3, 'hex')) "
+                           "AND ($4::bigint IS NULL OR id < $4) "
+                           "AND ($6::bigint IS NULL OR id = $6 OR group_id = $6) "
+                           "ORDER BY id DESC LIMIT $5",
+                       tenant_id, state, receiver, filter.before_id, limit + 1, filter.group_id);
     energy::LeasePage page;
     for (const auto& row : rows) {
       if (static_cast<int>(page.leases.size()) == limit) break;

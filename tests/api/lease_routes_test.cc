@@ -83,20 +83,22 @@ class LeaseRoutesTest : public ::testing::Test {
     set_delegatable(50'000 * kTrx);
 
     on_sleep_ = [this] { node_.mine(); };
-    leases_service_ =
-        std::make_unique<energy::LeaseService>(energy::LeaseDependencies{.leases = leases_,
-                                                                         .quotes = quote_service_,
-                                                                         .ledger = store_.ledger,
-                                                                         .pools = pools_,
-                                                                         .capacity = pools_,
-                                                                         .sender = sender_,
-                                                                         .journal = journal_,
-                                                                         .jobs = jobs_,
-                                                                         .node = node_,
-                                                                         .signers = *signers_,
-                                                                         .clock = clock_,
-                                                                         .pool_service = nullptr,
-                                                                         .reclaim_scheduled = {}});
+    leases_service_ = std::make_unique<energy::LeaseService>(
+        energy::LeaseDependencies{.leases = leases_,
+                                  .quotes = quote_service_,
+                                  .ledger = store_.ledger,
+                                  .pools = pools_,
+                                  .capacity = pools_,
+                                  .sender = sender_,
+                                  .journal = journal_,
+                                  .jobs = jobs_,
+                                  .node = node_,
+                                  .signers = *signers_,
+                                  .clock = clock_,
+                                  .pool_service = nullptr,
+                                  .reclaim_scheduled = {}},
+        // One pool fits every lease but the split test's.
+        energy::LeaseServiceOptions{.split_across_pools = true});
 
     ApiOptions options;
     options.rate_limit = {.requests_per_second = 1000, .burst = 1000};
@@ -465,6 +467,55 @@ TEST_F(LeaseRoutesTest, ListFiltersAndPages) {
     auto response = call("GET", "/v1/leases", "", key_a_, bad);
     EXPECT_EQ(response.status, 400) << bad << " → " << response.body;
   }
+}
+
+TEST_F(LeaseRoutesTest, SplitLeaseAnswersEveryPartAndListsThemByGroup) {
+  // A second own pool; neither can take the 65,000 energy stake (≈ 6,998 TRX) alone.
+  const char* second_key = "4444444444444444444444444444444444444444444444444444444444444444";
+  const Address second_address = address_of(second_key);
+  node_.put_account(testing::make_account(second_address, 300 * kTrx, 100'000 * kTrx));
+  ASSERT_TRUE(signers_->add_owner_key(*signer::SecretKey::from_hex(second_key)).ok());
+  ASSERT_TRUE(signers_->admit_pool(second_address, 0).ok());
+  energy::NewPool pool;
+  pool.tenant_id = tenant_a_;
+  pool.address = second_address;
+  pool.kind = energy::PoolKind::kOwn;
+  pool.name = "second";
+  pool.status = energy::PoolStatus::kActive;
+  pool.permission_id = 0;
+  const int64_t second_pool = pools_.create(pool)->id;
+  energy::PoolSnapshot snapshot;
+  snapshot.observed_at = clock_.now();
+  snapshot.delegatable_sun = 3'000 * kTrx;
+  ASSERT_TRUE(pools_.record_snapshot(second_pool, snapshot).ok());
+  set_delegatable(5'000 * kTrx);
+
+  auto created = post(inline_body(receiver_));
+  ASSERT_EQ(created.status, 201) << created.body;
+  json::object body = body_of(created);
+  const int64_t group = body.at("id").as_int64();
+  EXPECT_EQ(body.at("group_id").as_int64(), group);
+  EXPECT_EQ(body.at("split_parts").as_int64(), 2);
+  const json::array& parts = body.at("parts").as_array();
+  ASSERT_EQ(parts.size(), 2u);
+  int64_t energy = 0;
+  for (const auto& part : parts) {
+    EXPECT_EQ(part.at("group_id").as_int64(), group);
+    EXPECT_EQ(part.at("status").as_string(), "active");
+    energy += part.at("energy").as_int64();
+  }
+  EXPECT_EQ(energy, 65'000);
+  EXPECT_EQ(parts[0].at("id").as_int64(), group);
+
+  auto listed = call("GET", "/v1/leases", "", key_a_, "group=" + std::to_string(group));
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(body_of(listed).at("leases").as_array().size(), 2u);
+  EXPECT_EQ(call("GET", "/v1/leases", "", key_a_, "group=0").status, 400);
+  // Another tenant sees none of it.
+  EXPECT_TRUE(body_of(call("GET", "/v1/leases", "", key_b_, "group=" + std::to_string(group)))
+                  .at("leases")
+                  .as_array()
+                  .empty());
 }
 
 TEST_F(LeaseRoutesTest, RoutesAreAbsentWithoutALeaseService) {

@@ -48,6 +48,22 @@ TEST(Config, EnvironmentOverridesEveryKey) {
   EXPECT_TRUE(parse_config("", "(defaults)", only).ok());
 }
 
+TEST(Config, LeaseSplittingIsOffUnlessAsked) {
+  auto defaults = parse_config(kValid, "test.toml", {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->leases.split_across_pools);
+  auto split = parse_config(std::string(kValid) +
+                                "\n[leases]\nsplit_across_pools = true\nmax_split_parts = 3\n",
+                            "test.toml", {});
+  ASSERT_TRUE(split.ok()) << split.error().message;
+  EXPECT_TRUE(split->leases.split_across_pools);
+  EXPECT_EQ(split->leases.max_split_parts, 3);
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[leases]\nmax_split_parts = 1\n"),
+            "leases.max_split_parts: 2..16");
+  EXPECT_EQ(error_of(std::string(kValid) + "\n[leases]\nsplit_across_pools = 1\n"),
+            "leases.split_across_pools: must be true or false");
+}
+
 TEST(Config, ErrorsNameTheKey) {
   EXPECT_EQ(error_of(std::string(kValid) + "\n[server2]\nx = 1\n"), "server2.x: unknown key");
   EXPECT_EQ(error_of(std::string(kValid) + "\n[log]\nlevl = \"info\"\n"), "log.levl: unknown key");

@@ -10,7 +10,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "chain/builders.h"
@@ -980,6 +982,145 @@ TEST(LeaseNames, RefsAndPolicies) {
   LeaseServiceOptions bad;
   bad.reclaim_max_attempts = 0;
   EXPECT_EQ(validate_lease_options(bad).error().code, "config");
+}
+
+// ---- split leases ----------------------------------------------------------------------------
+
+// Two pools that can each take only part of the stake: the own pool and a permission pool.
+class SplitLeaseTest : public LeaseServiceTest {
+ protected:
+  SplitLeaseTest() {
+    auto customer = make_account(kCustomerPool, 300 * kTrx, 20'000 * kTrx);
+    customer.permissions.actives = {make_active("relayer", 1, {{kRelayer, 1}}, {57, 58})};
+    fake.put_account(customer);
+    EXPECT_TRUE(signers->admit_pool(kCustomerPool, 2).ok());
+    customer_pool = add_pool(kCustomerPool, PoolKind::kPermission, 2, 5'000 * kTrx);
+    set_delegatable(own_pool, 4'000 * kTrx);
+    options.split_across_pools = true;
+  }
+  std::vector<Lease> group(int64_t first_id) {
+    LeaseFilter filter;
+    filter.group_id = first_id;
+    auto page = leases.list(tenant, filter);
+    EXPECT_TRUE(page.ok());
+    std::vector<Lease> parts = page.ok() ? page->leases : std::vector<Lease>{};
+    std::reverse(parts.begin(), parts.end());  // oldest (the first part) first
+    return parts;
+  }
+  int64_t customer_pool = 0;
+};
+
+TEST_F(SplitLeaseTest, WithoutSplittingNoSinglePoolFitsAndNothingIsHeld) {
+  options.split_across_pools = false;
+  auto lease = service().create(tenant, inline_request());
+  EXPECT_EQ(code_of(lease), "insufficient_capacity");
+  EXPECT_EQ(balance(tenant).reserved.value(), 0);
+  EXPECT_TRUE(broadcasts().empty());
+}
+
+TEST_F(SplitLeaseTest, LeaseIsSplitLargestPoolFirstAndAddsUpToTheQuote) {
+  auto created = service().create(tenant, inline_request());
+  ASSERT_EQ(code_of(created), "ok") << message_of(created);
+  const std::vector<Lease> parts = group(created->id);
+  ASSERT_EQ(parts.size(), 2u);
+  const Lease& first = parts[0];
+  const Lease& second = parts[1];
+  EXPECT_EQ(first.id, created->id);
+  EXPECT_FALSE(first.group_id);
+  EXPECT_EQ(second.group_id, first.id);
+  EXPECT_EQ(first.split_parts, 2);
+  EXPECT_EQ(second.split_parts, 2);
+  // The permission pool had the most free stake: it takes all it can, the own pool the rest.
+  EXPECT_EQ(first.pool_id, customer_pool);
+  EXPECT_EQ(first.permission_id, 2);
+  EXPECT_EQ(first.stake_sun.value(), 5'000 * kTrx);
+  EXPECT_EQ(second.pool_id, own_pool);
+  EXPECT_EQ(second.stake_sun.value(), kStake - 5'000 * kTrx);
+  // Energy and every price component add up to the quote exactly; the quote went to the first.
+  EXPECT_EQ(first.energy.value() + second.energy.value(), 65'000);
+  EXPECT_TRUE(first.quote_id.has_value());
+  EXPECT_FALSE(second.quote_id.has_value());
+  auto quote = quote_service.get(tenant, *first.quote_id);
+  ASSERT_TRUE(quote.ok());
+  const PriceBreakdown& whole = quote->quote.price;
+  EXPECT_EQ(first.price.total_sun.value() + second.price.total_sun.value(),
+            whole.total_sun.value());
+  EXPECT_EQ(first.price.energy_sun.value() + second.price.energy_sun.value(),
+            whole.energy_sun.value());
+  EXPECT_EQ(first.price.bandwidth_sun.value() + second.price.bandwidth_sun.value(),
+            whole.bandwidth_sun.value());
+  // Both on chain, from their own pools under their own permission ids; both billed.
+  for (const Lease& part : parts) EXPECT_EQ(part.state, LeaseState::kActive) << part.state_reason;
+  ASSERT_EQ(broadcasts().size(), 2u);
+  std::set<std::pair<std::string, int>> senders;
+  for (const auto& tx : broadcasts()) {
+    senders.insert({tx.owner().to_base58(), tx.permission_id()});
+    EXPECT_EQ(tx.parameter_as<protocol::DelegateResourceContract>()->receiver_address(),
+              kReceiver.proto_bytes());
+  }
+  EXPECT_EQ(senders, (std::set<std::pair<std::string, int>>{{kCustomerPool.to_base58(), 2},
+                                                            {kOwnPool.to_base58(), 0}}));
+  EXPECT_EQ(balance(tenant).balance.value(), 100 * kTrx - whole.total_sun.value());
+  EXPECT_EQ(balance(tenant).reserved.value(), 0);
+  EXPECT_TRUE(job_of(first.id));
+  EXPECT_TRUE(job_of(second.id));
+
+  // An early reclaim of either part ends the whole order.
+  auto reclaiming = service().request_reclaim(tenant, second.id);
+  ASSERT_EQ(code_of(reclaiming), "ok") << message_of(reclaiming);
+  EXPECT_EQ(stored(first.id).state, LeaseState::kReclaiming);
+  EXPECT_EQ(stored(second.id).state, LeaseState::kReclaiming);
+  ASSERT_TRUE(service().reclaim(first.id).ok());
+  ASSERT_TRUE(service().reclaim(second.id).ok());
+  EXPECT_EQ(stored(first.id).state, LeaseState::kReclaimed);
+  EXPECT_EQ(stored(second.id).state, LeaseState::kReclaimed);
+  EXPECT_TRUE(open_reservations(customer_pool).empty());
+  EXPECT_TRUE(open_reservations(own_pool).empty());
+}
+
+TEST_F(SplitLeaseTest, APartThatFailsOnChainIsRefundedAndTheOthersStand) {
+  // The permission pool's account is gone by the time its delegation reaches a block.
+  fake.remove_account(kCustomerPool);
+  auto created = service().create(tenant, inline_request());
+  ASSERT_EQ(code_of(created), "ok") << message_of(created);
+  const std::vector<Lease> parts = group(created->id);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].state, LeaseState::kFailed);
+  EXPECT_EQ(parts[1].state, LeaseState::kActive);
+  // Only the part that landed is paid for.
+  EXPECT_EQ(balance(tenant).balance.value(), 100 * kTrx - parts[1].price.total_sun.value());
+  EXPECT_EQ(balance(tenant).reserved.value(), 0);
+  EXPECT_TRUE(open_reservations(customer_pool).empty());
+}
+
+TEST_F(SplitLeaseTest, AdmissionIsAllOrNothing) {
+  // Money for the first part only: no row is left, nothing is held, the quote stays open.
+  const int64_t poor = store.tenants.create("poor")->id;
+  QuoteRequest terms;
+  terms.receiver = kReceiver;
+  terms.energy = Energy(65'000);
+  terms.duration_s = 3'600;
+  auto poor_quote = quote_service.create(poor, terms);
+  ASSERT_TRUE(poor_quote.ok()) << poor_quote.error().message;
+  ASSERT_TRUE(
+      store.ledger.credit(poor, Sun(poor_quote->price.total_sun.value() * 3 / 4), "c").ok());
+  LeaseRequest request;
+  request.quote_id = poor_quote->id;
+  EXPECT_EQ(code_of(service().create(poor, request)), "insufficient_balance");
+  EXPECT_EQ(leases.size(), 0u);
+  EXPECT_EQ(balance(poor).reserved.value(), 0);
+  EXPECT_EQ(quote_service.get(poor, poor_quote->id)->state, QuoteState::kOpen);
+
+  // Capacity taken between the plan and the reservations: every part refused, nothing held.
+  pools.reserve_hook = [&](int64_t pool_id) -> std::optional<common::Error> {
+    if (pool_id == own_pool) return common::make_error("insufficient_capacity", "taken");
+    return std::nullopt;
+  };
+  auto refused = service().create(tenant, inline_request());
+  EXPECT_EQ(code_of(refused), "insufficient_capacity");
+  EXPECT_EQ(balance(tenant).reserved.value(), 0);
+  EXPECT_TRUE(open_reservations(customer_pool).empty());
+  EXPECT_TRUE(broadcasts().empty());
 }
 
 }  // namespace

@@ -108,7 +108,9 @@ class LeasePgTest : public testing::PgTest {
                               .activation_sun = Sun(0),
                               .total_sun = Sun(4'462'000)},
                     .lock = false,
-                    .lock_period_blocks = 0};
+                    .lock_period_blocks = 0,
+                    .group_id = std::nullopt,
+                    .split_parts = 1};
   }
 
   Lease pending(int64_t tenant_id, const common::Address& receiver) {
@@ -500,6 +502,39 @@ TEST_F(LeasePgTest, ListHoldingIsThePoolsLiveLeasesAndTheRecentlySettled) {
     EXPECT_EQ(pool.stake_sun, live.stake_sun.value());
   }
   EXPECT_TRUE(found);
+}
+
+TEST_F(LeasePgTest, SplitLeasePartsAreListedByGroupAndTheirGroupNeverChanges) {
+  const common::Address receiver = new_address();
+  NewLease first_terms = terms(tenant_, receiver);
+  first_terms.split_parts = 2;
+  auto first = leases_->create(first_terms, kT0);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  NewLease second_terms = terms(tenant_, receiver);
+  second_terms.group_id = first->id;
+  second_terms.split_parts = 2;
+  auto second = leases_->create(second_terms, kT0);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->group_id, first->id);
+  EXPECT_EQ(second->split_parts, 2);
+  EXPECT_FALSE(first->group_id);
+  pending(tenant_, receiver);  // another lease, in no group
+
+  energy::LeaseFilter filter;
+  filter.group_id = first->id;
+  auto group = leases_->list(tenant_, filter);
+  ASSERT_TRUE(group.ok()) << group.error().message;
+  ASSERT_EQ(group->leases.size(), 2u);
+  EXPECT_EQ(group->leases[0].id, second->id);  // newest first
+  EXPECT_EQ(group->leases[1].id, first->id);
+
+  auto refused = [&](const std::string& sql) { EXPECT_ANY_THROW(exec(sql)) << sql; };
+  refused("UPDATE leases SET group_id = NULL WHERE id = " + std::to_string(second->id));
+  refused("UPDATE leases SET split_parts = 3 WHERE id = " + std::to_string(first->id));
+  // A group of one is not a split.
+  NewLease lonely = terms(tenant_, receiver);
+  lonely.group_id = first->id;
+  EXPECT_FALSE(leases_->create(lonely, kT0).ok());
 }
 
 TEST_F(LeasePgTest, TheTableRefusesRewritesThatSkipTheStateMachine) {

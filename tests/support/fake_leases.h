@@ -47,6 +47,8 @@ class FakeLeases final : public energy::LeaseRepository {
     stored.price = lease.price;
     stored.lock = lease.lock;
     stored.lock_period_blocks = lease.lock_period_blocks;
+    stored.group_id = lease.group_id;
+    stored.split_parts = lease.split_parts;
     stored.created_at = stored.updated_at = now;
     leases_[stored.id] = stored;
     return stored;
@@ -84,6 +86,7 @@ class FakeLeases final : public energy::LeaseRepository {
       if (filter.state && lease.state != *filter.state) continue;
       if (filter.receiver && lease.receiver != *filter.receiver) continue;
       if (filter.before_id && lease.id >= *filter.before_id) continue;
+      if (filter.group_id && energy::group_of(lease) != *filter.group_id) continue;
       if (static_cast<int>(page.leases.size()) == filter.limit) {
         page.next_before = page.leases.back().id;
         break;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -163,6 +164,9 @@ class FakePools final : public energy::PoolRepository, public energy::PoolCapaci
                                               const std::string& reference,
                                               common::TimePoint now) override {
     if (auto e = failures.take()) return *e;
+    if (reserve_hook) {
+      if (auto e = reserve_hook(pool_id)) return *e;
+    }
     std::lock_guard lock(mutex_);
     auto* pool = live(pool_id, std::nullopt);
     if (pool == nullptr) return not_found(pool_id);
@@ -254,6 +258,8 @@ class FakePools final : public energy::PoolRepository, public energy::PoolCapaci
   }
 
   FailureSwitch failures;
+  // Asked before every reserve() of a given pool; an error fails it (capacity taken meanwhile).
+  std::function<std::optional<common::Error>(int64_t pool_id)> reserve_hook;
 
  private:
   static common::Error not_found(int64_t pool_id) {
