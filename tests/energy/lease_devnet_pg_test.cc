@@ -7,6 +7,7 @@
 // reclaimed or failed-and-refunded, with the ledger and the pool's reservations exact. And the
 // concurrency and idempotency tests: 200 parallel leases against a pool capped to fit 10 (no
 // over-commit, the rest 409), and POST /v1/leases retried with one Idempotency-Key (one lease).
+// And a lease split between two own pools (split_across_pools) that neither could take alone.
 //
 // The Daemon, its OffsetClock (time moves without sleeping) and the fixture are in
 // tests/support/lease_devnet.h. Needs PostgreSQL (TRONRELAY_TEST_DATABASE_URL) and
@@ -74,6 +75,7 @@ using testing::kBlockMs;
 using testing::kCredit;
 using testing::kDurationS;
 using testing::kEnergy;
+using testing::kPool;
 using testing::kReceiver;
 using testing::quote_and_lease;
 
@@ -125,6 +127,87 @@ TEST_F(LeaseDevnetPgTest, QuoteLeaseExpiryReclaim) {
   EXPECT_EQ(capacity_after->reserved_sun, 0);
   EXPECT_EQ(capacity_after->free_sun, capacity_before->free_sun);
   expect_settled(reclaimed);
+}
+
+// A lease neither pool can take alone, split between K1 and a second own pool (the demo
+// customer's staking account): both delegations on chain, from their own pools, adding up to the
+// quoted stake; both reclaimed at expiry; the tenant charged the quote exactly.
+TEST_F(LeaseDevnetPgTest, SplitLeaseDelegatesFromTwoPoolsAndReclaimsBoth) {
+  const Address customer = *Address::parse("TKmC88stGsuiiFwBMxWZWDf3TaD7AEMoiJ");
+  daemon_.reset();
+  DaemonOptions options;
+  options.split_across_pools = true;
+  options.extra_owner_keys = {"2dc840d47b6c5f33704653740b95e6a1fdc1013f2fdd9a390a2b310ee7d249dd"};
+  daemon_ = start_daemon(options);
+  Daemon& d = *daemon_;
+  auto second = d.pool_service->create(
+      operator_id_,
+      energy::NewPoolRequest{.address = customer, .kind = energy::PoolKind::kOwn, .name = "C"},
+      "test");
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  ASSERT_EQ(second->status, energy::PoolStatus::kActive) << second->status_reason;
+
+  QuoteRequest terms;
+  terms.receiver = kReceiver;
+  terms.energy = common::Energy(kEnergy);
+  terms.duration_s = kDurationS;
+  auto quote = d.quotes->create(tenant_id_, terms);
+  ASSERT_TRUE(quote.ok()) << quote.error().message;
+  const int64_t stake = quote->stake_sun.value();
+  // Each pool may delegate 60 % of it through tronrelay.
+  const int64_t cap = stake * 6 / 10;
+  scalar("UPDATE pools SET max_delegate_sun = " + std::to_string(cap));
+  ASSERT_TRUE(d.pool_service->refresh(pool_id_, std::nullopt).ok());
+  ASSERT_TRUE(d.pool_service->refresh(second->id, std::nullopt).ok());
+
+  LeaseRequest request;
+  request.quote_id = quote->id;
+  auto created = d.leases->create(tenant_id_, request);
+  ASSERT_TRUE(created.ok()) << created.error().code << ": " << created.error().message;
+  energy::LeaseFilter filter;
+  filter.group_id = created->id;
+  auto group = d.lease_store->list(tenant_id_, filter);
+  ASSERT_TRUE(group.ok());
+  ASSERT_EQ(group->leases.size(), 2u);
+  devnet_->mine(1);
+  int64_t leased = 0;
+  for (const Lease& part : group->leases) {
+    ASSERT_EQ(part.state, LeaseState::kActive) << part.state_reason;
+    EXPECT_LE(part.stake_sun.value(), cap);
+    const Address from = part.pool_id == pool_id_ ? kPool : customer;
+    auto records = d.node->delegated_resources(from, kReceiver);
+    ASSERT_TRUE(records.ok());
+    int64_t on_chain = 0;
+    for (const auto& record : *records) on_chain += record.energy_sun;
+    EXPECT_EQ(on_chain, part.stake_sun.value());
+    leased += part.stake_sun.value();
+  }
+  EXPECT_EQ(leased, stake);
+  auto balance = d.ledger->balance(tenant_id_);
+  ASSERT_TRUE(balance.ok());
+  EXPECT_EQ(balance->balance.value(), kCredit - quote->price.total_sun.value());
+
+  for (const Lease& part : group->leases) run_reclaims_past(part);
+  devnet_->mine(1);
+  for (const Lease& part : group->leases) {
+    const Lease done = d.lease(part.id);
+    EXPECT_EQ(done.state, LeaseState::kReclaimed) << done.state_reason;
+    const std::string ref = "'lease:" + std::to_string(part.id) + "'";
+    EXPECT_EQ(
+        count("SELECT count(*) FROM chain_txs WHERE state = 'included' AND owner_ref = " + ref),
+        2);  // one delegation, one undelegation
+  }
+  // Charged the quote exactly once, nothing held or reserved, no job left.
+  balance = d.ledger->balance(tenant_id_);
+  ASSERT_TRUE(balance.ok());
+  EXPECT_EQ(balance->balance.value(), kCredit - quote->price.total_sun.value());
+  EXPECT_EQ(balance->reserved.value(), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM pool_reservations WHERE state <> 'released'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE state NOT IN ('done')"), 0);
+  EXPECT_EQ(d.delegated_to(kReceiver), 0);
+  auto from_customer = d.node->delegated_resources(customer, kReceiver);
+  ASSERT_TRUE(from_customer.ok());
+  for (const auto& record : *from_customer) EXPECT_EQ(record.energy_sun, 0);
 }
 
 // The crash test of issue #6: a daemon killed at `point`, a restarted one that recovers, and the

@@ -90,6 +90,10 @@ struct DaemonOptions {
   // delegating and recover() finishes it), and a reclaim job for its undelegation's.
   std::chrono::milliseconds confirm_timeout{20'000};
   std::chrono::milliseconds reclaim_confirm_timeout{20'000};
+  // LeaseServiceOptions::split_across_pools.
+  bool split_across_pools = false;
+  // Owner keys of more own pools, beside K1's (hex).
+  std::vector<std::string> extra_owner_keys;
 };
 
 // What one tronrelayd process builds for leasing: its own connections, client, keys and services.
@@ -128,6 +132,11 @@ struct Daemon {
     if (!signers->add_owner_key(*signer::SecretKey::from_hex(kPoolKey)).ok()) {
       throw std::runtime_error("cannot add K1's key");
     }
+    for (const std::string& key : daemon_options.extra_owner_keys) {
+      if (!signers->add_owner_key(*signer::SecretKey::from_hex(key)).ok()) {
+        throw std::runtime_error("cannot add an owner key");
+      }
+    }
     pool_service =
         std::make_unique<energy::PoolService>(*pools, *capacity, *node, *signers, *audit, clock);
     energy::PricingConfig pricing;
@@ -142,6 +151,7 @@ struct Daemon {
     lease_options.confirm_timeout = daemon_options.confirm_timeout;
     lease_options.reclaim_confirm_timeout = daemon_options.reclaim_confirm_timeout;
     lease_options.interrupted_after = seconds(20);
+    lease_options.split_across_pools = daemon_options.split_across_pools;
     leases = std::make_unique<energy::LeaseService>(
         energy::LeaseDependencies{.leases = *lease_store,
                                   .quotes = *quotes,
