@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 namespace relay::daemon {
 namespace {
 
@@ -48,13 +52,24 @@ TEST(Config, EnvironmentOverridesEveryKey) {
   EXPECT_TRUE(parse_config("", "(defaults)", only).ok());
 }
 
+// The example an operator copies to /etc/tronrelay must itself be a valid config.
+TEST(Config, TheShippedExampleParses) {
+  std::ifstream file(std::string(PROJECT_SOURCE_DIR) + "/systemd/tronrelayd.toml.example");
+  ASSERT_TRUE(file) << "systemd/tronrelayd.toml.example not found";
+  std::stringstream text;
+  text << file.rdbuf();
+  auto config = parse_config(text.str(), "tronrelayd.toml.example", {});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_FALSE(config->leases.split_across_pools);
+}
+
 TEST(Config, LeaseSplittingIsOffUnlessAsked) {
   auto defaults = parse_config(kValid, "test.toml", {});
   ASSERT_TRUE(defaults.ok());
   EXPECT_FALSE(defaults->leases.split_across_pools);
-  auto split = parse_config(std::string(kValid) +
-                                "\n[leases]\nsplit_across_pools = true\nmax_split_parts = 3\n",
-                            "test.toml", {});
+  auto split = parse_config(
+      std::string(kValid) + "\n[leases]\nsplit_across_pools = true\nmax_split_parts = 3\n",
+      "test.toml", {});
   ASSERT_TRUE(split.ok()) << split.error().message;
   EXPECT_TRUE(split->leases.split_across_pools);
   EXPECT_EQ(split->leases.max_split_parts, 3);
