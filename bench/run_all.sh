@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark: all of bench_chain, then the build+sign comparison with its baselines, then
-# tron-devnet's: all of bench_devnet and the HTTP broadcast load with its baselines.
+# tron-devnet's: all of bench_devnet and the HTTP broadcast load with its baselines, then
+# tronrelayd's HTTP API against nginx, then leases end to end beside pgbench's insert rate.
 # Usage: bench/run_all.sh BUILD_DIR    (what `./run bench` calls after building)
 set -euo pipefail
 
@@ -20,3 +21,4 @@ echo "==> bench_devnet (all benchmarks)" >&2
 echo >&2
 "$HERE/devnet_load.sh" "$BUILD_DIR"
 echo >&2 && "$HERE/http.sh" "$BUILD_DIR"
+echo >&2 && "$HERE/leases.sh" "$BUILD_DIR"
