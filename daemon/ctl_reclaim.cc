@@ -28,6 +28,16 @@ int fail(std::ostream& err, const std::string& message, int code) {
   return code;
 }
 
+// A decimal argument in [low, high], or empty.
+std::optional<int64_t> bounded_number(const std::string& text, int64_t low, int64_t high) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
+    return std::nullopt;
+  }
+  return value;
+}
+
 int64_t unix_ms(common::TimePoint at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
@@ -97,11 +107,9 @@ int run_reclaim_command(const std::vector<std::string>& args, const std::string&
     } else if (args[i] == "--dry-run") {
       dry_run = true;
     } else if (args[i] == "--limit" && i + 1 < args.size()) {
-      const std::string& text = args[++i];
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-      if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > 10'000) {
-        return fail(err, "--limit must be 1..10000", kExitInvalid);
-      }
+      auto value = bounded_number(args[++i], 1, 10'000);
+      if (!value) return fail(err, "--limit must be 1..10000", kExitInvalid);
+      limit = static_cast<int>(*value);
     } else {
       return fail(err, kUsage, kExitInvalid);
     }
@@ -176,22 +184,14 @@ bool is_reconcile_command(const std::vector<std::string>& args) {
 int run_reconcile_command(const std::vector<std::string>& args, const std::string& config_path,
                           std::ostream& out, std::ostream& err) {
   energy::ReconcileOptions options;
-  auto number = [](const std::string& text, int64_t low, int64_t high) -> std::optional<int64_t> {
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
-      return std::nullopt;
-    }
-    return value;
-  };
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
       options.dry_run = true;
     } else if (args[i] == "--pool" && i + 1 < args.size()) {
-      options.pool_id = number(args[++i], 1, INT64_MAX);
+      options.pool_id = bounded_number(args[++i], 1, INT64_MAX);
       if (!options.pool_id) return fail(err, "--pool must be a pool id", kExitInvalid);
     } else if (args[i] == "--wait-ms" && i + 1 < args.size()) {
-      auto wait = number(args[++i], 0, 600'000);
+      auto wait = bounded_number(args[++i], 0, 600'000);
       if (!wait) return fail(err, "--wait-ms must be 0..600000", kExitInvalid);
       options.confirm_timeout = std::chrono::milliseconds(*wait);
     } else {

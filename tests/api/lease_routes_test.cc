@@ -69,17 +69,7 @@ class LeaseRoutesTest : public ::testing::Test {
       node_.set_resources(a, totals);
     }
     node_.set_resources(energy::mainnet_usdt_contract(), totals);
-    node_.put_account(testing::make_account(pool_address_, 300 * kTrx, 100'000 * kTrx));
-    EXPECT_TRUE(signers_->add_owner_key(*signer::SecretKey::from_hex(kOwnKey)).ok());
-    EXPECT_TRUE(signers_->admit_pool(pool_address_, 0).ok());
-    energy::NewPool pool;
-    pool.tenant_id = tenant_a_;
-    pool.address = pool_address_;
-    pool.kind = energy::PoolKind::kOwn;
-    pool.name = "own";
-    pool.status = energy::PoolStatus::kActive;
-    pool.permission_id = 0;
-    pool_id_ = pools_.create(pool)->id;
+    pool_id_ = add_own_pool(kOwnKey, "own");
     set_delegatable(50'000 * kTrx);
 
     on_sleep_ = [this] { node_.mine(); };
@@ -115,11 +105,26 @@ class LeaseRoutesTest : public ::testing::Test {
     server_ = std::make_unique<ApiServer>(options, services, logger_);
   }
 
-  void set_delegatable(int64_t sun) {
+  // An active own pool whose key the signers hold, its account staked on the fake chain.
+  int64_t add_own_pool(const char* key, const std::string& name) {
+    const Address address = address_of(key);
+    node_.put_account(testing::make_account(address, 300 * kTrx, 100'000 * kTrx));
+    EXPECT_TRUE(signers_->add_owner_key(*signer::SecretKey::from_hex(key)).ok());
+    EXPECT_TRUE(signers_->admit_pool(address, 0).ok());
+    energy::NewPool pool;
+    pool.tenant_id = tenant_a_;
+    pool.address = address;
+    pool.kind = energy::PoolKind::kOwn;
+    pool.name = name;
+    pool.status = energy::PoolStatus::kActive;
+    pool.permission_id = 0;
+    return pools_.create(pool)->id;
+  }
+  void set_delegatable(int64_t sun, std::optional<int64_t> pool_id = std::nullopt) {
     energy::PoolSnapshot snapshot;
     snapshot.observed_at = clock_.now();
     snapshot.delegatable_sun = sun;
-    EXPECT_TRUE(pools_.record_snapshot(pool_id_, snapshot).ok());
+    EXPECT_TRUE(pools_.record_snapshot(pool_id.value_or(pool_id_), snapshot).ok());
   }
 
   common::HttpResponse call(const std::string& method, const std::string& path,
@@ -471,23 +476,9 @@ TEST_F(LeaseRoutesTest, ListFiltersAndPages) {
 
 TEST_F(LeaseRoutesTest, SplitLeaseAnswersEveryPartAndListsThemByGroup) {
   // A second own pool; neither can take the 65,000 energy stake (≈ 6,998 TRX) alone.
-  const char* second_key = "4444444444444444444444444444444444444444444444444444444444444444";
-  const Address second_address = address_of(second_key);
-  node_.put_account(testing::make_account(second_address, 300 * kTrx, 100'000 * kTrx));
-  ASSERT_TRUE(signers_->add_owner_key(*signer::SecretKey::from_hex(second_key)).ok());
-  ASSERT_TRUE(signers_->admit_pool(second_address, 0).ok());
-  energy::NewPool pool;
-  pool.tenant_id = tenant_a_;
-  pool.address = second_address;
-  pool.kind = energy::PoolKind::kOwn;
-  pool.name = "second";
-  pool.status = energy::PoolStatus::kActive;
-  pool.permission_id = 0;
-  const int64_t second_pool = pools_.create(pool)->id;
-  energy::PoolSnapshot snapshot;
-  snapshot.observed_at = clock_.now();
-  snapshot.delegatable_sun = 3'000 * kTrx;
-  ASSERT_TRUE(pools_.record_snapshot(second_pool, snapshot).ok());
+  const int64_t second_pool =
+      add_own_pool("4444444444444444444444444444444444444444444444444444444444444444", "second");
+  set_delegatable(3'000 * kTrx, second_pool);
   set_delegatable(5'000 * kTrx);
 
   auto created = post(inline_body(receiver_));
