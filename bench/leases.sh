@@ -218,6 +218,7 @@ pool_size = $POOL_SIZE
 [chain]
 endpoints = ["$CHAIN_URL"]
 requests_per_second = 100000   # the devnet is local: the TronGrid-sized default (15) would be the limit
+block_interval_ms = $BLOCK_MS  # the devnet's: a lease waits for its block at the chain's pace
 
 [signer]
 key_file = "$WORK/relayer.key"

@@ -91,7 +91,8 @@ ApiWiring::ApiWiring(const Config& config, store::Database& db, chain::HttpTrans
     services.pools = pool_service_.get();
     services.pool_store = &pools_;
 
-    sender_ = std::make_unique<energy::ChainTxSender>(journal_, node, *signers, clock);
+    sender_ = std::make_unique<energy::ChainTxSender>(journal_, node, *signers, clock,
+                                                      sender_options(config.chain));
     leadership_ = std::make_unique<AdvisoryLeadership>(config.database.url, clock);
     scheduler::JobRunnerOptions runner_options;
     runner_options.worker_id = "tronrelayd@" + std::to_string(getpid());
@@ -396,6 +397,12 @@ void ApiWiring::declare_metrics(chain::TronGridClient& node) {
         }
         return out;
       });
+}
+
+energy::ChainTxSenderOptions sender_options(const ChainConfig& chain) {
+  const std::chrono::milliseconds block(chain.block_interval_ms);
+  return energy::ChainTxSenderOptions{
+      .rebroadcast_after = 2 * block, .poll_interval = block, .expiry_grace = 2 * block};
 }
 
 chain::TronGridOptions chain_options(const ChainConfig& chain) {

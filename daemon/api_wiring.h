@@ -99,6 +99,8 @@ class ChainProbe final : public api::HealthProbe {
 };
 
 chain::TronGridOptions chain_options(const ChainConfig& chain);
+// The chain tx sender's pace, from the chain's block interval.
+energy::ChainTxSenderOptions sender_options(const ChainConfig& chain);
 
 // The signers, if a relayer key is configured: from the systemd credential when present, else the
 // key file; then every own pool's owner key. Null (not an error) without a relayer key.

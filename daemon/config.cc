@@ -161,6 +161,7 @@ const std::vector<Key>& keys() {
       make_int("chain", "max_attempts", &Config::chain, &ChainConfig::max_attempts),
       make_int("chain", "breaker_threshold", &Config::chain, &ChainConfig::breaker_threshold),
       make_int("chain", "breaker_cooldown_ms", &Config::chain, &ChainConfig::breaker_cooldown_ms),
+      make_int("chain", "block_interval_ms", &Config::chain, &ChainConfig::block_interval_ms),
       make_strings("pools", "owner_key_files", &Config::pools, &PoolsConfig::owner_key_files),
       make_int("pools", "refresh_interval_ms", &Config::pools, &PoolsConfig::refresh_interval_ms),
       make_string("signer", "key_file", &Config::signer, &SignerConfig::key_file),
@@ -294,6 +295,7 @@ common::Status validate(const Config& c, ConfigUse use) {
       check_range("chain.requests_per_second", c.chain.requests_per_second, 1, 100'000));
   RELAY_TRY_STATUS(check_range("chain.max_attempts", c.chain.max_attempts, 1, 20));
   RELAY_TRY_STATUS(check_range("chain.breaker_threshold", c.chain.breaker_threshold, 1, 1'000));
+  RELAY_TRY_STATUS(check_range("chain.block_interval_ms", c.chain.block_interval_ms, 10, 60'000));
   RELAY_TRY_STATUS(
       check_range("chain.breaker_cooldown_ms", c.chain.breaker_cooldown_ms, 100, 3'600'000));
   RELAY_TRY_STATUS(

@@ -37,6 +37,9 @@ struct ChainConfig {
   int64_t max_attempts = 4;            // per call, over all endpoints
   int64_t breaker_threshold = 5;       // consecutive failures that open an endpoint's circuit
   int64_t breaker_cooldown_ms = 30'000;
+  // How often the chain makes a block (3 s on TRON). Waiting for a tx's block polls at this pace
+  // and rebroadcasts after two of them; a private chain with faster blocks says so here.
+  int64_t block_interval_ms = 3'000;
 };
 
 struct PoolsConfig {

@@ -53,6 +53,7 @@ url = "$db_url"
 [chain]
 endpoints = ["$chain"]
 requests_per_second = 200
+block_interval_ms = 100
 [signer]
 key_file = "$work/relayer.key"
 [pools]
