@@ -161,8 +161,9 @@ common::Result<ChainTxRecord> PgChainTxJournal::settle(
   if (inclusion) RELAY_TRY_STATUS(check_inclusion(*inclusion));
   return db_.transaction([&](pqxx::work& w) -> common::Result<ChainTxRecord> {
     RELAY_ASSIGN_OR_RETURN(
-        auto found, optional_record(w.exec_params(
-                        "SELECT " + kColumns + " FROM chain_txs WHERE id = $1 FOR UPDATE", id)));
+        auto found,
+        optional_record(w.exec_params(
+            "SELECT " + kColumns + " FROM chain_txs WHERE id = $1 FOR NO KEY UPDATE", id)));
     if (!found) return no_tx(id);
     if (energy::is_settled(found->state)) {
       // A repeat of the same verdict is a no-op; any other is a contradiction worth surfacing.

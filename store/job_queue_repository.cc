@@ -119,7 +119,7 @@ common::Result<std::optional<Job>> lock_live(pqxx::work& tx, const std::string& 
                                              const std::string& ref) {
   auto rows =
       tx.exec_params("SELECT " + kJobColumns + " FROM jobs WHERE kind = $1 AND ref = $2 AND " +
-                         kLive + " FOR UPDATE",
+                         kLive + " FOR NO KEY UPDATE",
                      kind, ref);
   if (rows.empty()) return std::optional<Job>();
   RELAY_ASSIGN_OR_RETURN(auto job, job_from_row(rows[0]));
@@ -186,7 +186,7 @@ common::Result<std::vector<Job>> PgJobQueue::claim_due(common::TimePoint now,
         "AND due_at <= " +
             timestamp_param(1) + " AND (state <> 'claimed' OR claimed_until < " +
             timestamp_param(1) + ") AND " + kind_in(5) +
-            " ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+            " ORDER BY due_at, id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED) "
             "UPDATE jobs j SET "
             "state = CASE WHEN " +
             last + " THEN 'dead' ELSE 'claimed' END, claimed_by = CASE WHEN " + last +

@@ -1,6 +1,6 @@
 // PostgreSQL implementation of energy's JobQueue (table jobs, migration 0004). Claims are one
-// statement: the due rows are picked in due order with FOR UPDATE SKIP LOCKED and updated in the
-// same statement, so concurrent claimers (daemons, `tronrelayctl reclaim --due`) never wait for
+// statement: the due rows are picked in due order with FOR NO KEY UPDATE SKIP LOCKED and updated in
+// the same statement, so concurrent claimers (daemons, `tronrelayctl reclaim --due`) never wait for
 // each other and never get the same job. Pending jobs live only here: a daemon holds none of them
 // in memory, however many leases are open.
 #pragma once

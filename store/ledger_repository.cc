@@ -87,7 +87,7 @@ struct LockedAccount {
 
 std::optional<LockedAccount> lock_account(pqxx::work& tx, int64_t tenant_id) {
   auto rows = tx.exec_params(
-      "SELECT balance_sun, reserved_sun FROM tenants WHERE id = $1 FOR UPDATE", tenant_id);
+      "SELECT balance_sun, reserved_sun FROM tenants WHERE id = $1 FOR NO KEY UPDATE", tenant_id);
   if (rows.empty()) return std::nullopt;
   return LockedAccount{Sun(rows[0][0].as<int64_t>()), Sun(rows[0][1].as<int64_t>())};
 }
@@ -196,7 +196,7 @@ common::Result<energy::Hold> PgLedgerRepository::settle(int64_t hold_id, Sun cha
     RELAY_ASSIGN_OR_RETURN(
         auto hold,
         hold_from_row(tx.exec_params1(
-            "SELECT " + kHoldColumns + " FROM holds WHERE id = $1 FOR UPDATE", hold_id)));
+            "SELECT " + kHoldColumns + " FROM holds WHERE id = $1 FOR NO KEY UPDATE", hold_id)));
     if (hold.state != HoldState::kOpen) {
       return common::make_error("conflict", "hold " + std::to_string(hold_id) + " is already " +
                                                 hold_state_name(hold.state));

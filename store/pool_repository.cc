@@ -144,7 +144,7 @@ common::Result<Reservation> reservation_from_row(const pqxx::row& row) {
 common::Result<std::optional<PoolStatus>> lock_pool(pqxx::work& tx, int64_t pool_id,
                                                     std::optional<int64_t> tenant_id) {
   auto rows = tx.exec_params("SELECT status FROM pools WHERE id = $1 AND " + std::string(kLive) +
-                                 " AND ($2::bigint IS NULL OR tenant_id = $2) FOR UPDATE",
+                                 " AND ($2::bigint IS NULL OR tenant_id = $2) FOR NO KEY UPDATE",
                              pool_id, tenant_id);
   if (rows.empty()) return std::optional<PoolStatus>();
   RELAY_ASSIGN_OR_RETURN(auto status, status_from_field(rows[0][0]));
@@ -375,7 +375,7 @@ common::Status PgPoolRepository::set_permission_tx(int64_t pool_id, const common
 common::Status PgPoolRepository::mark_permission_tx_broadcast(int64_t pool_id) {
   return db_.transaction([&](pqxx::work& tx) -> common::Status {
     auto rows = tx.exec_params("SELECT permission_txid IS NOT NULL FROM pools WHERE id = $1 AND " +
-                                   std::string(kLive) + " FOR UPDATE",
+                                   std::string(kLive) + " FOR NO KEY UPDATE",
                                pool_id);
     if (rows.empty()) return no_pool(pool_id);
     if (!rows[0][0].as<bool>()) {
@@ -472,7 +472,7 @@ common::Result<Reservation> PgPoolCapacityRepository::reserve_best_fit(int64_t s
     // In id order, so two callers locking overlapping sets cannot deadlock; a pool that stopped
     // being eligible meanwhile is skipped (READ COMMITTED rechecks the WHERE on the locked row).
     tx.exec_params("SELECT p.id FROM pools p WHERE p.id = ANY($1::bigint[]) AND " + eligible +
-                       " ORDER BY p.id FOR UPDATE",
+                       " ORDER BY p.id FOR NO KEY UPDATE",
                    bigint_array(candidates));
     RELAY_ASSIGN_OR_RETURN(
         auto locked,
@@ -494,8 +494,8 @@ common::Result<Reservation> PgPoolCapacityRepository::reserve_best_fit(int64_t s
 common::Status PgPoolCapacityRepository::mark_delegated(int64_t reservation_id,
                                                         common::TimePoint at) {
   return db_.transaction([&](pqxx::work& tx) -> common::Status {
-    auto rows = tx.exec_params("SELECT state FROM pool_reservations WHERE id = $1 FOR UPDATE",
-                               reservation_id);
+    auto rows = tx.exec_params(
+        "SELECT state FROM pool_reservations WHERE id = $1 FOR NO KEY UPDATE", reservation_id);
     if (rows.empty()) return no_reservation(reservation_id);
     RELAY_ASSIGN_OR_RETURN(auto state, reservation_state_from_name(rows[0][0].as<std::string>()));
     if (state == ReservationState::kDelegated) return {};
