@@ -37,9 +37,10 @@
 #   LEASES_PG_DIR       cluster directory (default ROOT/var/pg-leases; removed on exit if created)
 #   LEASES_PG_PORT      its port (default 5473)
 #   LEASES_CONFIRM_TIMEOUT_MS  diagnostic: [leases] confirm_timeout_ms (default: unset, the product's
-#                       30 s). The daemon polls for the block every 3 s but never past this
-#                       deadline, so ~200 ms shows what polling at the block rate would give;
-#                       leases not in a block by then answer 202 and are not counted
+#                       30 s): leases not in a block by then answer 202 and are not counted.
+#                       (The daemon polls for the block every [chain] block_interval_ms, set to
+#                       LEASES_BLOCK_MS here; before that setting it polled every 3 s, and this
+#                       deadline was how the first runs showed what the block rate would give.)
 #   LEASES_PGSS         1 loads pg_stat_statements (restarts the cluster) and appends the statements
 #                       run per lease to the result, and samples pg_stat_activity during the load
 #                       (what the daemon's backends wait for); off by default (it costs a little)
