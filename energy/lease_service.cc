@@ -395,8 +395,11 @@ Result<Lease> LeaseService::create_split(int64_t tenant_id, const LeaseRequest& 
       if (is_uncertain(hold.error())) return refuse_all(hold.error());
       bool released = true;
       for (int j = 0; j < i; ++j) released = release_hold(*admissions[j].hold_id).ok() && released;
+      // A hold that could not be given back keeps every part pending: recover() finds it by
+      // reference. Otherwise nothing is left of the order.
+      if (!released) return hold.error();
       for (int j = split_parts; j-- > 0;) {
-        if (!released || !deps_.leases.discard(leases[j].id).ok()) {
+        if (!deps_.leases.discard(leases[j].id).ok()) {
           (void)deps_.leases.fail(leases[j].id, LeaseState::kPending, reason_of(hold.error()),
                                   deps_.clock.now());
         }
