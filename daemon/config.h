@@ -17,7 +17,9 @@ namespace relay::daemon {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8480";
-  int64_t threads = 2;
+  // Handlers block (database, chain), and POST /v1/leases holds its thread until the delegation's
+  // block (one block interval): size for the leases in flight, not for the cores.
+  int64_t threads = 16;
   int64_t max_connections = 1024;
   int64_t max_body_bytes = 1 << 20;
   int64_t read_timeout_ms = 30'000;
