@@ -131,12 +131,8 @@ class ChainTxSenderDevnetPgTest : public testing::PgTest {
     PgTest::SetUp();
     if (HasFatalFailure()) return;
     // A database of its own: the pool row for K1 is unique among live pools.
-    db_url_ = fresh_database_url();
-    {
-      pqxx::connection conn(db_url_);
-      auto applied = migrations::Migrator().apply(conn);
-      ASSERT_TRUE(applied.ok()) << applied.error().message;
-    }
+    db_url_ = fresh_migrated_database_url();
+    ASSERT_FALSE(db_url_.empty());
     devnet_ = std::make_unique<testing::DevnetProcess>(testing::DevnetOptions{
         .binary = TRON_DEVNET_BINARY,
         .genesis = std::string(PROJECT_SOURCE_DIR) + "/devnet/demo-genesis.json",

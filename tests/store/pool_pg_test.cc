@@ -98,11 +98,7 @@ class PoolPgTest : public testing::PgTest {
 
   // reserve_best_fit looks at every active pool in the database: its tests get one of their own.
   std::unique_ptr<Database> isolated_database(int size) {
-    const std::string own = fresh_database_url();
-    pqxx::connection conn(own);
-    auto applied = migrations::Migrator().apply(conn);
-    EXPECT_TRUE(applied.ok()) << applied.error().message;
-    auto opened = Database::open(own, size);
+    auto opened = Database::open(fresh_migrated_database_url(), size);
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     return opened.ok() ? std::move(*opened) : nullptr;
   }

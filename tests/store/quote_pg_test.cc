@@ -320,12 +320,8 @@ TEST_F(QuotePgTest, TheTableRefusesRewritesOfAQuote) {
 
 // max_free_sun looks at every pool in the database: this test gets a database of its own.
 TEST_F(QuotePgTest, MaxFreeSunIsTheLargestFreeCapacityOfAnActivePool) {
-  const std::string own = fresh_database_url();
-  {
-    pqxx::connection conn(own);
-    auto applied = migrations::Migrator().apply(conn);
-    ASSERT_TRUE(applied.ok()) << applied.error().message;
-  }
+  const std::string own = fresh_migrated_database_url();
+  ASSERT_FALSE(own.empty());
   auto opened = Database::open(own, 2);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   Database& db = **opened;

@@ -243,12 +243,8 @@ class LeaseDevnetTest : public PgTest {
     PgTest::SetUp();
     if (HasFatalFailure()) return;
     // A database of its own: K1 is unique among live pools.
-    db_url_ = fresh_database_url();
-    {
-      pqxx::connection conn(db_url_);
-      auto applied = migrations::Migrator().apply(conn);
-      ASSERT_TRUE(applied.ok()) << applied.error().message;
-    }
+    db_url_ = fresh_migrated_database_url();
+    ASSERT_FALSE(db_url_.empty());
     devnet_ = std::make_unique<DevnetProcess>(DevnetOptions{.binary = TRON_DEVNET_BINARY,
                                                             .genesis = genesis_path(),
                                                             .block_interval_ms = kBlockMs,

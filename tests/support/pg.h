@@ -158,6 +158,16 @@ class PgTest : public ::testing::Test {
   const std::string& url() { return server_->main_url(); }
   // A fresh, empty, unmigrated database of this binary's own.
   std::string fresh_database_url() { return server_->create_database(); }
+  // A fresh database of this binary's own with every migration applied (empty string, and a test
+  // failure, if they could not be): for tests that look at every row of a table, such as every
+  // active pool.
+  std::string fresh_migrated_database_url() {
+    const std::string fresh = fresh_database_url();
+    pqxx::connection conn(fresh);
+    auto applied = migrations::Migrator().apply(conn);
+    EXPECT_TRUE(applied.ok()) << applied.error().message;
+    return applied.ok() ? fresh : std::string();
+  }
 
   // Runs one SQL query on the main database and returns the first column of its first row.
   std::string scalar(const std::string& sql) {
