@@ -170,14 +170,18 @@ common::Result<scheduler::JobPass> ApiWiring::reclaim_due_once(int limit) {
   if (lease_service_ == nullptr) {
     return common::make_error("unavailable", "leases need a relayer key (signer.key_file)");
   }
-  // Small claims, one after another: a reclaim may wait up to reclaim_confirm_timeout for its
-  // block, and a job must start well within its claim (JobRunnerOptions::min_claim_left).
-  constexpr int kBatch = 8;
+  // Small claims, one after another: a reclaim may wait twice reclaim_confirm_timeout for its
+  // blocks, and every job of a batch must start within the first half of its claim
+  // (JobRunnerOptions::min_claim_left), so a batch is as many as fit in that half.
+  const scheduler::JobRunnerOptions defaults;
+  const auto per_job =
+      2 * lease_service_->options().reclaim_confirm_timeout + std::chrono::seconds(5);
+  const int batch = static_cast<int>(std::clamp<int64_t>((defaults.claim_for / 2) / per_job, 1, 8));
   scheduler::JobPass total;
   while (total.claimed < limit) {
     scheduler::JobRunnerOptions options;
     options.worker_id = "tronrelayctl@" + std::to_string(getpid());
-    options.batch_size = std::min(kBatch, limit - total.claimed);
+    options.batch_size = std::min(batch, limit - total.claimed);
     options.threads = 1;
     scheduler::JobRunner runner(jobs_, clock_, log_, options);
     runner.handle(std::string(energy::kReclaimLeaseJob),
@@ -197,6 +201,9 @@ common::Result<scheduler::JobPass> ApiWiring::reclaim_due_once(int limit) {
       break;
     }
     if (pass.claimed < options.batch_size) break;  // nothing more is due
+    // A job that failed is due again after its backoff, maybe at once: this run stops rather
+    // than spend its attempts; the next run (a minute later) goes on.
+    if (pass.done < pass.claimed) break;
   }
   return total;
 }
@@ -214,6 +221,7 @@ common::Result<energy::ReconcileReport> ApiWiring::reconcile(
                                  .leases = leases_,
                                  .node = node_,
                                  .sender = *sender_,
+                                 .journal = journal_,
                                  .signers = *signers_,
                                  .clock = clock_});
   return reconciler.run(options);

@@ -35,6 +35,7 @@ constexpr const char* kUsage =
     "  [--config FILE] reclaim --due [--dry-run] [--limit N]\n"
     "                  claim and run due lease reclaims once (cron; safe beside daemons)\n"
     "  [--config FILE] reconcile [--dry-run] [--pool ID] [--wait-ms N]\n"
+    "                  [--include-permission-pools]\n"
     "                  take back pool delegations no lease explains (orphans); report\n"
     "  The database URL comes from FILE ([database] url), or TRONRELAY_CONFIG, or\n"
     "  TRONRELAY_DATABASE_URL.\n";

@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/ctl_commands.h"
 #include "migrations/migrator.h"
+#include "store/advisory_lock.h"
 #include "store/database.h"
 
 namespace relay::daemon {
@@ -157,7 +158,8 @@ namespace relay::daemon {
 namespace {
 
 constexpr const char* kReconcileUsage =
-    "usage: tronrelayctl reconcile [--dry-run] [--pool ID] [--wait-ms N]";
+    "usage: tronrelayctl reconcile [--dry-run] [--pool ID] [--wait-ms N] "
+    "[--include-permission-pools]";
 
 json::object orphan_json(const energy::Orphan& orphan) {
   json::object out{{"pool_id", orphan.pool_id},
@@ -187,6 +189,8 @@ int run_reconcile_command(const std::vector<std::string>& args, const std::strin
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
       options.dry_run = true;
+    } else if (args[i] == "--include-permission-pools") {
+      options.include_permission_pools = true;
     } else if (args[i] == "--pool" && i + 1 < args.size()) {
       options.pool_id = bounded_number(args[++i], 1, INT64_MAX);
       if (!options.pool_id) return fail(err, "--pool must be a pool id", kExitInvalid);
@@ -201,6 +205,11 @@ int run_reconcile_command(const std::vector<std::string>& args, const std::strin
   std::optional<ChainParts> parts;
   if (int code = open_chain_parts(config_path, err, parts); code != kExitOk) return code;
   options.tx_expiration_ms = parts->config->leases.tx_expiration_ms;
+  // One run at a time, across hosts: two would both see an orphan and both take it.
+  auto lock = store::AdvisoryLock::try_acquire(parts->config->database.url,
+                                               store::AdvisoryLock::key_for("tronrelay.reconcile"));
+  if (!lock.ok()) return fail(err, lock.error().message, kExitFailure);
+  if (*lock == nullptr) return fail(err, "another tronrelayctl reconcile is running", kExitFailure);
   if (!options.dry_run) parts->admit_pools();
   auto report = parts->wiring->reconcile(options);
   if (!report.ok()) {

@@ -3,10 +3,11 @@
 // reclaim jobs once — with FOR UPDATE SKIP LOCKED, so it is safe beside running daemons: what they
 // hold is skipped, and a job runs in exactly one place.
 //
-// tronrelayctl reconcile [--dry-run] [--pool ID] [--wait-ms N]: every pool's on-chain energy
-// delegations against the leases that explain them; orphans are taken back (energy/reconcile.h).
-// One JSON line on stdout; exit 0 when nothing orphaned is left (with --dry-run: none was found)
-// and every pool was read, 1 otherwise.
+// tronrelayctl reconcile [--dry-run] [--pool ID] [--wait-ms N] [--include-permission-pools]:
+// every pool's on-chain energy delegations against the leases that explain them; orphans are
+// taken back (energy/reconcile.h), from own pools, and from permission pools only when asked. One
+// run at a time (an advisory lock). One JSON line on stdout; exit 0 when nothing it may take is
+// left orphaned (with --dry-run: none was found) and every pool was read, 1 otherwise.
 #pragma once
 
 #include <iosfwd>

@@ -96,8 +96,11 @@ Status validate_lease_options(const LeaseServiceOptions& options) {
     return make_error("config", "leases." + key + ": " + rule);
   };
   if (options.confirm_timeout.count() < 0) return bad("confirm_timeout_ms", "must not be negative");
-  if (options.reclaim_confirm_timeout.count() < 0) {
-    return bad("reclaim_confirm_timeout_ms", "must not be negative");
+  // A reclaim job waits for its block at most twice this, well within the half of its 5-minute
+  // claim in which a job may start (scheduler::JobRunnerOptions::min_claim_left).
+  if (options.reclaim_confirm_timeout.count() < 0 ||
+      options.reclaim_confirm_timeout > std::chrono::seconds(60)) {
+    return bad("reclaim_confirm_timeout_ms", "must be 0..60000");
   }
   // java-tron refuses an expiration more than 24 h after the head block.
   if (options.tx_expiration_ms < 3'000 || options.tx_expiration_ms > 24 * 3'600'000LL) {
@@ -298,9 +301,10 @@ Result<std::vector<LeaseService::SplitPart>> LeaseService::plan_split(const Quot
   for (const Pool& pool : pools) {
     if (pool.status != PoolStatus::kActive) continue;
     if (!deps_.signers.admitted_permission_id(pool.address)) continue;
-    RELAY_ASSIGN_OR_RETURN(PoolCapacity capacity, deps_.capacity.capacity(pool.id));
-    if (capacity.free_sun >= stake) return std::vector<SplitPart>();  // one pool fits
-    if (capacity.free_sun >= common::kSunPerTrx) free.emplace_back(capacity.free_sun, &pool);
+    auto capacity = deps_.capacity.capacity(pool.id);
+    if (!capacity.ok()) continue;  // deleted meanwhile, or unreadable: not a part this time
+    if (capacity->free_sun >= stake) return std::vector<SplitPart>();  // one pool fits
+    if (capacity->free_sun >= common::kSunPerTrx) free.emplace_back(capacity->free_sun, &pool);
   }
   std::stable_sort(free.begin(), free.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -442,19 +446,21 @@ Result<Lease> LeaseService::create_split(int64_t tenant_id, const LeaseRequest& 
       workers.emplace_back([&, i] { settled[i] = delegate(leases[i], parts[i].pool_address); });
     }
   }
-  bool any_delegated = false;
-  for (int i = 0; i < split_parts; ++i) {
+  // The answer is the first part that did not fail (a client reading its state must not take a
+  // half-delivered order for a failed one and buy it again); its group_id names them all.
+  std::optional<Lease> answer;
+  for (int i = 0; i < split_parts && !answer; ++i) {
     auto part = settled[i]->ok() ? *settled[i] : reload(leases[i].id);
-    if (part.ok() && part->state != LeaseState::kFailed) any_delegated = true;
+    if (part.ok() && part->state != LeaseState::kFailed) answer = std::move(*part);
   }
-  if (!any_delegated) {
+  if (!answer) {
     if (!settled[0]->ok()) return settled[0]->error();
     return make_error(
         "upstream_failed",
         lease_name(leases[0].id) + " and its " + std::to_string(split_parts - 1) +
             " other parts failed and their holds were released: " + (*settled[0])->state_reason);
   }
-  return settled[0]->ok() ? *settled[0] : reload(leases[0].id);
+  return *answer;
 }
 
 Result<Lease> LeaseService::delegate(Lease lease, const common::Address& pool_address) {
@@ -597,16 +603,22 @@ Result<Lease> LeaseService::request_reclaim(std::optional<int64_t> tenant_id, in
   parts.group_id = group_of(*found);
   parts.limit = 16;
   RELAY_ASSIGN_OR_RETURN(LeasePage group, deps_.leases.list(found->tenant_id, parts));
-  std::optional<Result<Lease>> asked;
+  if (found->state == LeaseState::kFailed) return request_reclaim_one(tenant_id, lease_id);
+  // Every part still on chain is asked; one that cannot be yet (still delegating) makes the whole
+  // answer an error, so the caller retries — asking again is harmless for the others.
+  std::optional<Lease> asked;
   std::optional<Error> refused;
   for (const Lease& part : group.leases) {
     if (part.state == LeaseState::kFailed) continue;  // nothing of it on chain
     auto done = request_reclaim_one(tenant_id, part.id);
-    if (part.id == lease_id) asked = done;
-    if (!done.ok() && !refused) refused = done.error();
+    if (!done.ok()) {
+      if (!refused) refused = done.error();
+    } else if (part.id == lease_id) {
+      asked = std::move(*done);
+    }
   }
-  if (asked && asked->ok()) return *asked;
   if (refused) return *refused;
+  if (asked) return *asked;
   return reload(lease_id);
 }
 

@@ -17,6 +17,11 @@ using std::chrono::milliseconds;
 
 TimePoint from_ms(int64_t ms) { return TimePoint(milliseconds(ms)); }
 
+// The journal's owner_ref of the undelegations of one pair.
+std::string owner_ref_of(const Orphan& orphan) {
+  return "reconcile:" + std::to_string(orphan.pool_id) + ":" + orphan.receiver.to_base58();
+}
+
 int64_t ms_of(TimePoint at) {
   return std::chrono::duration_cast<milliseconds>(at.time_since_epoch()).count();
 }
@@ -58,6 +63,10 @@ std::string orphan_action_name(OrphanAction action) {
       return "not_admitted";
     case OrphanAction::kFailed:
       return "failed";
+    case OrphanAction::kInFlight:
+      return "in_flight";
+    case OrphanAction::kNotOurs:
+      return "not_ours";
   }
   return "";
 }
@@ -66,8 +75,9 @@ bool ReconcileReport::clean() const {
   for (const PoolReconcile& pool : pools) {
     if (pool.error) return false;
   }
+  // A customer's own delegations (not_ours) are reported, not ours to clear.
   return std::all_of(orphans.begin(), orphans.end(), [](const Orphan& orphan) {
-    return orphan.action == OrphanAction::kReclaimed;
+    return orphan.action == OrphanAction::kReclaimed || orphan.action == OrphanAction::kNotOurs;
   });
 }
 
@@ -157,6 +167,10 @@ common::Status Reconciler::reconcile_pool(const Pool& pool, const ReconcileOptio
     }
     if (options.dry_run) {
       orphan.action = OrphanAction::kDryRun;
+    } else if (pool.kind == PoolKind::kPermission && !options.include_permission_pools) {
+      orphan.action = OrphanAction::kNotOurs;
+      orphan.detail =
+          "a permission pool is the customer's account: take it with --include-permission-pools";
     } else if (orphan.reclaimable.value() == 0) {
       orphan.action = OrphanAction::kLocked;
       orphan.detail = "all of it is locked on chain";
@@ -165,8 +179,12 @@ common::Status Reconciler::reconcile_pool(const Pool& pool, const ReconcileOptio
       orphan.detail = "the signer may not sign for pool " + std::to_string(pool.id) + " (" +
                       pool_status_name(pool.status) +
                       "): reconcile it again once the pool is active";
+    } else if (auto busy = earlier_tx_in_flight(orphan); !busy.ok() || *busy) {
+      orphan.action = OrphanAction::kInFlight;
+      orphan.detail = busy.ok() ? "an earlier reconcile's undelegation is not settled yet"
+                                : "the journal could not be read: " + busy.error().message;
     } else {
-      take(orphan, *permission_id, head, options);
+      take(orphan, *permission_id, options);
     }
     report.orphans.push_back(std::move(orphan));
   }
@@ -184,25 +202,37 @@ common::Status Reconciler::reconcile_pool(const Pool& pool, const ReconcileOptio
   return {};
 }
 
-void Reconciler::take(Orphan& orphan, int32_t permission_id, const chain::BlockRef& head,
-                      const ReconcileOptions& options) {
+common::Result<bool> Reconciler::earlier_tx_in_flight(const Orphan& orphan) {
+  RELAY_ASSIGN_OR_RETURN(auto records, deps_.journal.list_by_owner(owner_ref_of(orphan)));
+  bool in_flight = false;
+  for (const ChainTxRecord& record : records) {
+    if (is_settled(record.state)) continue;
+    // Unsettled when this run began: whatever it does now, the chain read may predate it.
+    in_flight = true;
+    (void)deps_.sender.resolve(record, deps_.clock.now());
+  }
+  return in_flight;
+}
+
+void Reconciler::take(Orphan& orphan, int32_t permission_id, const ReconcileOptions& options) {
   auto fail = [&](const common::Error& error) {
     orphan.action = OrphanAction::kFailed;
     orphan.detail = error.code + ": " + error.message;
   };
+  // A head of its own: earlier orphans of the pool may have waited for their blocks.
+  auto head = deps_.node.now_block();
+  if (!head.ok()) return fail(head.error());
   chain::TxHeader header;
-  auto tapos = chain::TaposRef::from_block(head.number, head.id);
+  auto tapos = chain::TaposRef::from_block(head->number, head->id);
   if (!tapos.ok()) return fail(tapos.error());
   header.tapos = *tapos;
-  header.expiration_ms = head.timestamp_ms + options.tx_expiration_ms;
+  header.expiration_ms = head->timestamp_ms + options.tx_expiration_ms;
   header.timestamp_ms = deps_.clock.now_ms();
   header.permission_id = permission_id;
   auto tx = chain::build_undelegate_resource(header, orphan.pool, orphan.receiver,
                                              orphan.reclaimable, protocol::ENERGY);
   if (!tx.ok()) return fail(tx.error());
-  const std::string owner_ref =
-      "reconcile:" + std::to_string(orphan.pool_id) + ":" + orphan.receiver.to_base58();
-  auto submitted = deps_.sender.submit(chain_tx_purpose::kReconcileReclaim, owner_ref,
+  auto submitted = deps_.sender.submit(chain_tx_purpose::kReconcileReclaim, owner_ref_of(orphan),
                                        orphan.pool_id, std::move(*tx));
   if (!submitted.ok()) return fail(submitted.error());
   orphan.chain_tx_id = submitted->record.id;

@@ -4,8 +4,10 @@
 // An orphan is stake delegated from a pool to a receiver beyond the sum of that pair's leases that
 // still hold stake (delegating, active, reclaiming) or settled within `settle_margin` of the
 // run. How one arises: a lease row lost with a database restored from an older backup, a lease
-// wrongly believed failed or reclaimed, or a delegation made from the pool account by hand. A pool
-// account is dedicated to tronrelay: every energy delegation from it is ours to explain.
+// wrongly believed failed or reclaimed, or a delegation made from the pool account by hand. An
+// own pool's account is dedicated to tronrelay: every energy delegation from it is ours to
+// explain. A permission pool's account is the customer's, who may delegate from it too: its
+// orphans are only reported unless the operator opts in (include_permission_pools).
 //
 // Why it never takes a lease's stake, with the daemon running beside it:
 //   - The chain is read before the leases. A lease that delegates in between is read as holding
@@ -16,6 +18,10 @@
 //   - Only unlocked stake can be undelegated, and a locked lease's stake is not counted as
 //     reclaimable: the orphan taken is at most (unlocked on chain − unlocked stake of leases).
 //     The rest of an orphan is reported "locked" with the time its lock ends.
+//   - A pair whose earlier reconcile tx is still unsettled (not in a block yet, still valid) is
+//     left alone this run: the chain read may not show it yet, and a second tx would take the
+//     orphan twice — the second time from a lease. Runs are serialized by the caller
+//     (tronrelayctl takes an advisory lock).
 // Bandwidth delegations are reported per pool, never taken: no lease delegates bandwidth.
 //
 // The UnDelegateResource is made like a lease's reclaim: under the pool's admitted Permission_id,
@@ -34,6 +40,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/units.h"
+#include "energy/chain_tx_journal.h"
 #include "energy/chain_tx_sender.h"
 #include "energy/lease.h"
 #include "energy/pool.h"
@@ -42,8 +49,9 @@
 namespace relay::energy {
 
 struct ReconcileOptions {
-  bool dry_run = false;            // report only; nothing signed
-  std::optional<int64_t> pool_id;  // one pool; all pools otherwise
+  bool dry_run = false;                   // report only; nothing signed
+  std::optional<int64_t> pool_id;         // one pool; all pools otherwise
+  bool include_permission_pools = false;  // also take orphans from customers' accounts
   std::chrono::milliseconds settle_margin{std::chrono::minutes(10)};
   std::chrono::milliseconds confirm_timeout{std::chrono::seconds(30)};
   int64_t tx_expiration_ms = 60'000;  // after the head block the tx is built on
@@ -57,6 +65,8 @@ enum class OrphanAction {
   kLocked,       // all of it is locked on chain until locked_until
   kNotAdmitted,  // the signer may not sign for the pool (suspended, permission revoked)
   kFailed,       // refused by the node, or failed in a block; `detail` says why
+  kInFlight,     // an earlier run's tx for the pair is not settled yet: left for the next run
+  kNotOurs,      // a permission pool's, without include_permission_pools: reported only
 };
 std::string orphan_action_name(OrphanAction action);
 
@@ -98,7 +108,8 @@ struct ReconcileReport {
   std::vector<PoolReconcile> pools;
   std::vector<Orphan> orphans;
   std::vector<Shortfall> shortfalls;
-  // True when nothing orphaned is left on chain after this run and every pool was read.
+  // True when every pool was read and nothing orphaned is left that this run may take (a
+  // permission pool's orphans reported as not_ours do not count).
   bool clean() const;
 };
 
@@ -108,6 +119,7 @@ struct ReconcileDependencies {
   LeaseRepository& leases;
   chain::TronNode& node;
   ChainTxSender& sender;
+  ChainTxJournal& journal;
   const signer::PoolSigners& signers;
   const common::Clock& clock;
 };
@@ -122,8 +134,9 @@ class Reconciler {
  private:
   common::Status reconcile_pool(const Pool& pool, const ReconcileOptions& options,
                                 ReconcileReport& report);
-  void take(Orphan& orphan, int32_t permission_id, const chain::BlockRef& head,
-            const ReconcileOptions& options);
+  void take(Orphan& orphan, int32_t permission_id, const ReconcileOptions& options);
+  // True when an earlier run's tx for the pair may still change it (resolved once here).
+  common::Result<bool> earlier_tx_in_flight(const Orphan& orphan);
 
   ReconcileDependencies deps_;
 };

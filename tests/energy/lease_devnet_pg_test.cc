@@ -165,7 +165,7 @@ TEST_F(LeaseDevnetPgTest, SplitLeaseDelegatesFromTwoPoolsAndReclaimsBoth) {
   auto created = d.leases->create(tenant_id_, request);
   ASSERT_TRUE(created.ok()) << created.error().code << ": " << created.error().message;
   energy::LeaseFilter filter;
-  filter.group_id = created->id;
+  filter.group_id = energy::group_of(*created);
   auto group = d.lease_store->list(tenant_id_, filter);
   ASSERT_TRUE(group.ok());
   ASSERT_EQ(group->leases.size(), 2u);

@@ -1083,14 +1083,38 @@ TEST_F(SplitLeaseTest, APartThatFailsOnChainIsRefundedAndTheOthersStand) {
   fake.remove_account(kCustomerPool);
   auto created = service().create(tenant, inline_request());
   ASSERT_EQ(code_of(created), "ok") << message_of(created);
-  const std::vector<Lease> parts = group(created->id);
+  // The answer is a part that stands, not the failed first one: the order is half delivered.
+  EXPECT_EQ(created->state, LeaseState::kActive);
+  const std::vector<Lease> parts = group(group_of(*created));
   ASSERT_EQ(parts.size(), 2u);
   EXPECT_EQ(parts[0].state, LeaseState::kFailed);
   EXPECT_EQ(parts[1].state, LeaseState::kActive);
+  EXPECT_EQ(created->id, parts[1].id);
   // Only the part that landed is paid for.
   EXPECT_EQ(balance(tenant).balance.value(), 100 * kTrx - parts[1].price.total_sun.value());
   EXPECT_EQ(balance(tenant).reserved.value(), 0);
   EXPECT_TRUE(open_reservations(customer_pool).empty());
+
+  // The failed part cannot be reclaimed, as a failed lease cannot; the one on chain can.
+  EXPECT_EQ(code_of(service().request_reclaim(tenant, parts[0].id)), "conflict");
+  auto reclaiming = service().request_reclaim(tenant, parts[1].id);
+  ASSERT_EQ(code_of(reclaiming), "ok") << message_of(reclaiming);
+  EXPECT_EQ(reclaiming->state, LeaseState::kReclaiming);
+}
+
+TEST_F(SplitLeaseTest, AGroupReclaimWithAPartStillDelegatingIsRefusedUntilItIsActive) {
+  auto created = service().create(tenant, inline_request());
+  ASSERT_EQ(code_of(created), "ok") << message_of(created);
+  const std::vector<Lease> parts = group(group_of(*created));
+  ASSERT_EQ(parts.size(), 2u);
+  // As if the second part's block had not come yet.
+  leases.update(parts[1].id, [](Lease& lease) { lease.state = LeaseState::kDelegating; });
+  EXPECT_EQ(code_of(service().request_reclaim(tenant, parts[0].id)), "conflict");
+  EXPECT_EQ(stored(parts[0].id).state, LeaseState::kReclaiming);  // the rest is under way
+  leases.update(parts[1].id, [](Lease& lease) { lease.state = LeaseState::kActive; });
+  auto retried = service().request_reclaim(tenant, parts[0].id);
+  ASSERT_EQ(code_of(retried), "ok") << message_of(retried);
+  EXPECT_EQ(stored(parts[1].id).state, LeaseState::kReclaiming);
 }
 
 TEST_F(SplitLeaseTest, AdmissionIsAllOrNothing) {

@@ -56,14 +56,14 @@ class ReconcileTest : public ::testing::Test {
     pool = add_pool(kPool);
   }
 
-  int64_t add_pool(const Address& address) {
+  int64_t add_pool(const Address& address, PoolKind kind = PoolKind::kOwn) {
     NewPool new_pool;
     new_pool.tenant_id = 1;
     new_pool.address = address;
-    new_pool.kind = PoolKind::kOwn;
+    new_pool.kind = kind;
     new_pool.name = "pool";
     new_pool.status = PoolStatus::kActive;
-    new_pool.permission_id = 0;
+    new_pool.permission_id = kind == PoolKind::kOwn ? 0 : 2;
     return pools.create(new_pool)->id;
   }
 
@@ -96,6 +96,7 @@ class ReconcileTest : public ::testing::Test {
                        .leases = leases,
                        .node = fake,
                        .sender = sender,
+                       .journal = journal,
                        .signers = *signers,
                        .clock = clock});
   }
@@ -308,6 +309,64 @@ TEST_F(ReconcileTest, UnreadablePoolIsReportedAndTheOthersAreDone) {
   EXPECT_TRUE(again.clean());
   EXPECT_EQ(on_chain(kPool, kReceiver), 0);
   EXPECT_EQ(undelegations(), 1u);
+}
+
+TEST_F(ReconcileTest, AnEarlierRunsUndelegationStillInFlightIsNotRepeated) {
+  // Beside a lease, so a second undelegation of the orphan would take the lease's stake.
+  add_lease(pool, kReceiver, 7'000 * kTrx, LeaseState::kActive);
+  fake.delegate_by_hand(kPool, kReceiver, 7'000 * kTrx);
+  fake.delegate_by_hand(kPool, kReceiver, 2'000 * kTrx);
+  ReconcileOptions quick;
+  quick.confirm_timeout = milliseconds(0);  // submit, do not wait for the block
+
+  ReconcileReport first = run(quick);
+  ASSERT_EQ(first.orphans.size(), 1u);
+  EXPECT_EQ(first.orphans[0].action, OrphanAction::kPending);
+  EXPECT_EQ(undelegations(), 1u);
+
+  // No block yet: the chain still shows the orphan, and the run leaves it to the first tx.
+  ReconcileReport second = run(quick);
+  ASSERT_EQ(second.orphans.size(), 1u);
+  EXPECT_EQ(second.orphans[0].action, OrphanAction::kInFlight);
+  EXPECT_FALSE(second.clean());
+  EXPECT_EQ(undelegations(), 1u);
+  EXPECT_EQ(
+      journal.list_by_owner("reconcile:" + std::to_string(pool) + ":" + kReceiver.to_base58())
+          ->size(),
+      1u);
+
+  // Once it is in a block, nothing is left, and the lease's stake is whole.
+  fake.mine();
+  ReconcileReport third = run(quick);
+  EXPECT_TRUE(third.orphans.empty());
+  EXPECT_EQ(on_chain(kPool, kReceiver), 7'000 * kTrx);
+}
+
+TEST_F(ReconcileTest, PermissionPoolOrphansAreReportedUnlessAskedFor) {
+  // A customer's account that granted our relayer key: its own delegations are not ours.
+  const char* customer_key = "5555555555555555555555555555555555555555555555555555555555555555";
+  const Address customer = address_of(customer_key);
+  auto account = make_account(customer, 300 * kTrx, 20'000 * kTrx);
+  account.permissions.actives = {
+      relay::testing::make_active("relayer", 1, {{address_of(kRelayerKey), 1}}, {57, 58})};
+  fake.put_account(account);
+  ASSERT_TRUE(signers->admit_pool(customer, 2).ok());
+  add_pool(customer, PoolKind::kPermission);
+  fake.delegate_by_hand(customer, kReceiver, 1'000 * kTrx);
+
+  ReconcileReport report = run();
+  ASSERT_EQ(report.orphans.size(), 1u);
+  EXPECT_EQ(report.orphans[0].action, OrphanAction::kNotOurs);
+  EXPECT_TRUE(report.clean());
+  EXPECT_EQ(undelegations(), 0u);
+
+  ReconcileOptions opted_in;
+  opted_in.include_permission_pools = true;
+  ReconcileReport taken = run(opted_in);
+  ASSERT_EQ(taken.orphans.size(), 1u);
+  EXPECT_EQ(taken.orphans[0].action, OrphanAction::kReclaimed) << taken.orphans[0].detail;
+  EXPECT_EQ(on_chain(customer, kReceiver), 0);
+  for (const auto& tx : fake.broadcasts()) EXPECT_EQ(tx.permission_id(), 2);
 }
 
 TEST_F(ReconcileTest, UnknownPoolIsNotFound) {
