@@ -92,16 +92,8 @@ class LeaseRoutesTest : public ::testing::Test {
 
     ApiOptions options;
     options.rate_limit = {.requests_per_second = 1000, .burst = 1000};
-    ApiServices services{.tenants = store_.tenants,
-                         .keys = store_.keys,
-                         .ledger = store_.ledger,
-                         .idempotency = store_.idempotency,
-                         .audit = store_.audit,
-                         .key_service = key_service_,
-                         .clock = clock_,
-                         .database = probe_,
-                         .chain = probe_,
-                         .leases = leases_service_.get()};
+    ApiServices services = testing::core_services(store_, key_service_, clock_, probe_, probe_);
+    services.leases = leases_service_.get();
     server_ = std::make_unique<ApiServer>(options, services, logger_);
   }
 
@@ -510,21 +502,9 @@ TEST_F(LeaseRoutesTest, SplitLeaseAnswersEveryPartAndListsThemByGroup) {
 }
 
 TEST_F(LeaseRoutesTest, RoutesAreAbsentWithoutALeaseService) {
-  ApiOptions options;
-  ApiServices services{.tenants = store_.tenants,
-                       .keys = store_.keys,
-                       .ledger = store_.ledger,
-                       .idempotency = store_.idempotency,
-                       .audit = store_.audit,
-                       .key_service = key_service_,
-                       .clock = clock_,
-                       .database = probe_,
-                       .chain = probe_};
-  ApiServer bare(options, services, logger_);
-  common::HttpRequest request{.method = "GET", .path = "/v1/leases", .query = "", .body = ""};
-  request.headers.add("Authorization", "Bearer " + key_a_);
-  request.request_id = "req_0000000000000002";
-  EXPECT_EQ(bare.handle(request).status, 404);
+  ApiServer bare(ApiOptions{}, testing::core_services(store_, key_service_, clock_, probe_, probe_),
+                 logger_);
+  EXPECT_EQ(testing::call_api(bare, "GET", "/v1/leases", "", key_a_).status, 404);
 }
 
 }  // namespace

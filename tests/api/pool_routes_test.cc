@@ -58,18 +58,10 @@ class PoolRoutesTest : public ::testing::Test {
     node_.set_delegatable(customer_, 900 * kTrx);
     ApiOptions options;
     options.rate_limit = {.requests_per_second = 1000, .burst = 1000};
-    ApiServices services{.tenants = store_.tenants,
-                         .keys = store_.keys,
-                         .ledger = store_.ledger,
-                         .idempotency = store_.idempotency,
-                         .audit = store_.audit,
-                         .key_service = key_service_,
-                         .clock = clock_,
-                         .database = probe_,
-                         .chain = probe_,
-                         .pools = &service_,
-                         .pool_store = &pools_,
-                         .jobs = &jobs_};
+    ApiServices services = testing::core_services(store_, key_service_, clock_, probe_, probe_);
+    services.pools = &service_;
+    services.pool_store = &pools_;
+    services.jobs = &jobs_;
     server_ = std::make_unique<ApiServer>(options, services, logger_);
   }
 

@@ -75,16 +75,8 @@ class QuoteRoutesTest : public ::testing::Test {
 
     ApiOptions options;
     options.rate_limit = {.requests_per_second = 1000, .burst = 1000};
-    ApiServices services{.tenants = store_.tenants,
-                         .keys = store_.keys,
-                         .ledger = store_.ledger,
-                         .idempotency = store_.idempotency,
-                         .audit = store_.audit,
-                         .key_service = key_service_,
-                         .clock = clock_,
-                         .database = probe_,
-                         .chain = probe_,
-                         .quotes = &service_};
+    ApiServices services = testing::core_services(store_, key_service_, clock_, probe_, probe_);
+    services.quotes = &service_;
     server_ = std::make_unique<ApiServer>(options, services, logger_);
   }
 
@@ -331,21 +323,9 @@ TEST_F(QuoteRoutesTest, GetShowsTheQuoteToItsTenantOnly) {
 }
 
 TEST_F(QuoteRoutesTest, RoutesAreAbsentWithoutAQuoteService) {
-  ApiOptions options;
-  ApiServices services{.tenants = store_.tenants,
-                       .keys = store_.keys,
-                       .ledger = store_.ledger,
-                       .idempotency = store_.idempotency,
-                       .audit = store_.audit,
-                       .key_service = key_service_,
-                       .clock = clock_,
-                       .database = probe_,
-                       .chain = probe_};
-  ApiServer bare(options, services, logger_);
-  common::HttpRequest request{.method = "POST", .path = "/v1/quote", .query = "", .body = "{}"};
-  request.headers.add("Authorization", "Bearer " + quote_a_);
-  request.request_id = "req_0000000000000002";
-  EXPECT_EQ(bare.handle(request).status, 404);
+  ApiServer bare(ApiOptions{}, testing::core_services(store_, key_service_, clock_, probe_, probe_),
+                 logger_);
+  EXPECT_EQ(testing::call_api(bare, "POST", "/v1/quote", "{}", quote_a_).status, 404);
 }
 
 }  // namespace

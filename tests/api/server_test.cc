@@ -13,6 +13,7 @@
 #include "common/bytes.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "tests/support/api_calls.h"
 #include "tests/support/fake_store.h"
 #include "tests/support/http_client.h"
 
@@ -103,15 +104,7 @@ class ApiServerTest : public ::testing::Test {
   }
 
   ApiServices services() {
-    return ApiServices{.tenants = store_.tenants,
-                       .keys = store_.keys,
-                       .ledger = store_.ledger,
-                       .idempotency = store_.idempotency,
-                       .audit = store_.audit,
-                       .key_service = key_service_,
-                       .clock = clock_,
-                       .database = db_probe_,
-                       .chain = chain_probe_};
+    return testing::core_services(store_, key_service_, clock_, db_probe_, chain_probe_);
   }
 
   uint16_t start(ApiOptions options) {

@@ -1,5 +1,5 @@
-// In-process calls to an api::ApiServer, built as the HTTP layer builds requests, and readers of
-// its JSON answers: the helpers the route tests share (pool, quote and lease routes).
+// In-process calls to an api::ApiServer, built as the HTTP layer builds requests, readers of its
+// JSON answers, and the services every API test starts from: the helpers the API tests share.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,8 +10,26 @@
 #include "api/server.h"
 #include "common/http_server.h"
 #include "common/json.h"
+#include "energy/api_keys.h"
+#include "tests/support/fake_store.h"
 
 namespace relay::testing {
+
+// The services every API test starts from — FakeStore's repositories, a key service, a clock and
+// the two health probes; a test adds the optional services (pools, quotes, leases) it exercises.
+inline api::ApiServices core_services(FakeStore& store, energy::ApiKeyService& key_service,
+                                      const common::Clock& clock, api::HealthProbe& database,
+                                      api::HealthProbe& chain) {
+  return api::ApiServices{.tenants = store.tenants,
+                          .keys = store.keys,
+                          .ledger = store.ledger,
+                          .idempotency = store.idempotency,
+                          .audit = store.audit,
+                          .key_service = key_service,
+                          .clock = clock,
+                          .database = database,
+                          .chain = chain};
+}
 
 // `path` may carry a query ("/v1/leases?status=active"); `key` goes in as a Bearer token, and
 // `idempotency_key`, when not empty, as Idempotency-Key.
