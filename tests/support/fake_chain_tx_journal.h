@@ -23,7 +23,7 @@ namespace relay::testing {
 
 class FakeChainTxJournal final : public energy::ChainTxJournal {
  public:
-  using CallHook = std::function<std::optional<common::Error>(const std::string& method)>;
+  using CallHook = relay::testing::CallHook;
 
   explicit FakeChainTxJournal(const common::Clock& clock) : clock_(clock) {}
 
@@ -126,10 +126,7 @@ class FakeChainTxJournal final : public energy::ChainTxJournal {
 
  private:
   std::optional<common::Error> failure(const std::string& method) {
-    if (call_hook) {
-      if (auto e = call_hook(method)) return e;
-    }
-    return failures.take();
+    return failure_for(call_hook, failures, method);
   }
 
   common::Result<energy::ChainTxRecord> attempt(int64_t id, common::TimePoint at, bool accepted,

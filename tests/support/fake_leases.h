@@ -23,7 +23,7 @@ namespace relay::testing {
 
 class FakeLeases final : public energy::LeaseRepository {
  public:
-  using CallHook = std::function<std::optional<common::Error>(const std::string& method)>;
+  using CallHook = relay::testing::CallHook;
 
   common::Result<energy::Lease> create(const energy::NewLease& lease,
                                        common::TimePoint now) override {
@@ -307,10 +307,7 @@ class FakeLeases final : public energy::LeaseRepository {
 
  private:
   std::optional<common::Error> failure(const std::string& method) {
-    if (call_hook) {
-      if (auto e = call_hook(method)) return e;
-    }
-    return failures.take();
+    return failure_for(call_hook, failures, method);
   }
   energy::Lease* at(int64_t lease_id) {
     auto it = leases_.find(lease_id);

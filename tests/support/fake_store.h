@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,9 @@
 namespace relay::testing {
 
 // The shared "fail the next call" switch of every fake.
+// Asked by a fake before each call with the method's name; an error fails that call.
+using CallHook = std::function<std::optional<common::Error>(const std::string& method)>;
+
 class FailureSwitch {
  public:
   void fail_next(common::Error error) {
@@ -41,6 +45,15 @@ class FailureSwitch {
   std::mutex mutex_;
   std::optional<common::Error> next_;
 };
+
+// A fake's failure for a call of `method`: the hook's if it has one, else the pending one.
+inline std::optional<common::Error> failure_for(const CallHook& hook, FailureSwitch& failures,
+                                                const std::string& method) {
+  if (hook) {
+    if (auto e = hook(method)) return e;
+  }
+  return failures.take();
+}
 
 class FakeTenantRepository final : public energy::TenantRepository {
  public:
