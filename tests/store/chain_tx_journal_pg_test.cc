@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "store/chain_tx_journal_repository.h"
@@ -22,15 +21,7 @@ using std::chrono::seconds;
 
 const TimePoint kT0 = common::ManualClock::at_ms(1'700'000'000'000).now();
 
-// Random bytes: the main database outlives each test, and txids are unique in it.
-common::Bytes random_bytes(size_t n) {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  common::Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
+using testing::random_bytes;
 
 ChainTxRecord new_tx(const std::string& owner_ref, std::optional<int64_t> pool_id = std::nullopt) {
   ChainTxRecord tx;

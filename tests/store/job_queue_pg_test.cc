@@ -3,7 +3,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -25,10 +24,7 @@ constexpr milliseconds kClaimFor = seconds(30);
 // The main database outlives each test and claims are not scoped by anything else: every test
 // works with job kinds of its own.
 std::string unique_kind(const std::string& what) {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  return "test_" + what + "_" + std::to_string(rng() % 1'000'000'000);
+  return "test_" + what + "_" + common::to_hex(testing::random_bytes(4));
 }
 
 class JobQueuePgTest : public testing::PgTest {

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <mutex>
 #include <pqxx/nontransaction>
-#include <random>
 #include <thread>
 
 #include "store/chain_tx_journal_repository.h"
@@ -34,16 +33,8 @@ using std::chrono::seconds;
 const TimePoint kT0 = common::ManualClock::at_ms(1'700'000'000'000).now();
 constexpr int64_t kTrx = 1'000'000;
 
-common::Bytes random_bytes(size_t n) {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  common::Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
-
-common::Address new_address() { return common::Address::from_id20(random_bytes(20)); }
+using testing::random_bytes;
+const auto new_address = testing::random_address;
 
 template <typename T>
 std::string code_of(const common::Result<T>& result) {

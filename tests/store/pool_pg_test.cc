@@ -3,7 +3,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "store/pool_repository.h"
@@ -26,14 +25,7 @@ using std::chrono::seconds;
 const TimePoint kT0 = common::ManualClock::at_ms(1'700'000'000'000).now();
 
 // A fresh account for every pool: the main database outlives each test.
-common::Address new_address() {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  common::Bytes id(20);
-  for (auto& b : id) b = static_cast<uint8_t>(rng());
-  return common::Address::from_id20(id);
-}
+const auto new_address = testing::random_address;
 
 PoolSnapshot snapshot_at(TimePoint at, int64_t delegatable, int64_t delegated_out = 0) {
   PoolSnapshot s;

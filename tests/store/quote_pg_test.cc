@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "store/pool_repository.h"
@@ -24,24 +23,10 @@ using std::chrono::seconds;
 
 const TimePoint kT0 = common::ManualClock::at_ms(1'700'000'000'000).now();
 
-common::Address new_address() {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  common::Bytes id(20);
-  for (auto& b : id) b = static_cast<uint8_t>(rng());
-  return common::Address::from_id20(id);
-}
+const auto new_address = testing::random_address;
 
 // Ids unique across runs sharing the binary's database.
-std::string new_quote_id() {
-  static std::mutex mutex;
-  static std::mt19937_64 rng(std::random_device{}());
-  std::lock_guard lock(mutex);
-  std::array<uint8_t, 8> bytes{};
-  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
-  return "q_" + common::to_hex(bytes);
-}
+std::string new_quote_id() { return "q_" + common::to_hex(testing::random_bytes(8)); }
 
 Quote make_quote(int64_t tenant_id, TimePoint created_at = kT0) {
   Quote q;

@@ -21,12 +21,26 @@
 #include <string>
 #include <vector>
 
+#include "common/address.h"
+#include "common/bytes.h"
 #include "migrations/migrator.h"
 #include "store/database.h"
 
 namespace relay::testing {
 
 inline constexpr const char* kTestDatabaseUrlEnv = "TRONRELAY_TEST_DATABASE_URL";
+
+// Random bytes, for rows that must be unique in a database the tests of a binary (and earlier
+// runs) share: txids, addresses, names.
+inline common::Bytes random_bytes(size_t n) {
+  static std::mutex mutex;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard lock(mutex);
+  common::Bytes out(n);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  return out;
+}
+inline common::Address random_address() { return common::Address::from_id20(random_bytes(20)); }
 
 // The databases this binary created on the server; all are dropped at exit.
 class PgServer {
