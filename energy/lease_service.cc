@@ -296,6 +296,10 @@ Result<Lease> LeaseService::refuse(const Lease& lease, const Admission& admissio
 
 Result<std::vector<LeaseService::SplitPart>> LeaseService::plan_split(const Quote& quote) {
   const int64_t stake = quote.stake_sun.value();
+  // The common case in one query: some pool can take it whole.
+  if (auto largest = deps_.capacity.max_free_sun(); largest.ok() && *largest >= stake) {
+    return std::vector<SplitPart>();
+  }
   RELAY_ASSIGN_OR_RETURN(std::vector<Pool> pools, deps_.pools.list(std::nullopt));
   std::vector<std::pair<int64_t, const Pool*>> free;  // free stake, pool
   for (const Pool& pool : pools) {
@@ -597,20 +601,20 @@ Result<LeasePage> LeaseService::list(int64_t tenant_id, const LeaseFilter& filte
 Result<Lease> LeaseService::request_reclaim(std::optional<int64_t> tenant_id, int64_t lease_id) {
   RELAY_ASSIGN_OR_RETURN(auto found, deps_.leases.find(lease_id, tenant_id));
   if (!found) return make_error("not_found", "no " + lease_name(lease_id));
-  if (found->split_parts < 2) return request_reclaim_one(tenant_id, lease_id);
+  if (found->split_parts < 2) return request_reclaim_one(std::move(*found));
   // A split lease ends as one order: every part that is on chain is reclaimed.
   LeaseFilter parts;
   parts.group_id = group_of(*found);
   parts.limit = 16;
   RELAY_ASSIGN_OR_RETURN(LeasePage group, deps_.leases.list(found->tenant_id, parts));
-  if (found->state == LeaseState::kFailed) return request_reclaim_one(tenant_id, lease_id);
+  if (found->state == LeaseState::kFailed) return request_reclaim_one(std::move(*found));
   // Every part still on chain is asked; one that cannot be yet (still delegating) makes the whole
   // answer an error, so the caller retries — asking again is harmless for the others.
   std::optional<Lease> asked;
   std::optional<Error> refused;
   for (const Lease& part : group.leases) {
     if (part.state == LeaseState::kFailed) continue;  // nothing of it on chain
-    auto done = request_reclaim_one(tenant_id, part.id);
+    auto done = request_reclaim_one(part);
     if (!done.ok()) {
       if (!refused) refused = done.error();
     } else if (part.id == lease_id) {
@@ -622,11 +626,7 @@ Result<Lease> LeaseService::request_reclaim(std::optional<int64_t> tenant_id, in
   return reload(lease_id);
 }
 
-Result<Lease> LeaseService::request_reclaim_one(std::optional<int64_t> tenant_id,
-                                                int64_t lease_id) {
-  RELAY_ASSIGN_OR_RETURN(auto found, deps_.leases.find(lease_id, tenant_id));
-  if (!found) return make_error("not_found", "no " + lease_name(lease_id));
-  Lease lease = std::move(*found);
+Result<Lease> LeaseService::request_reclaim_one(Lease lease) {
   const TimePoint now = deps_.clock.now();
   for (int round = 0; round < kRaceRounds && lease.state == LeaseState::kActive; ++round) {
     const Sun refund = options_.early_reclaim_refund == RefundPolicy::kProrata

@@ -226,7 +226,8 @@ class LeaseService {
   common::Result<std::vector<SplitPart>> plan_split(const Quote& quote);
   common::Result<Lease> create_split(int64_t tenant_id, const LeaseRequest& request,
                                      const Quote& quote, const std::vector<SplitPart>& parts);
-  common::Result<Lease> request_reclaim_one(std::optional<int64_t> tenant_id, int64_t lease_id);
+  // request_reclaim() of one lease, as read (already scoped to its tenant).
+  common::Result<Lease> request_reclaim_one(Lease lease);
   common::Result<Lease> delegate(Lease lease, const common::Address& pool_address);
   common::Result<Lease> settle_delegation(const Lease& lease, const ChainTxRecord& record);
   common::Result<Lease> activate(const Lease& lease, const ChainTxRecord& record);
