@@ -22,19 +22,9 @@
 #                    run /health and /v1/account again, to show what the per-request log line costs
 set -euo pipefail
 
-die() { echo "http.sh: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
-
-[[ $# -eq 1 ]] || die "usage: $0 BUILD_DIR"
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-BUILD_DIR=$(cd "$1" && pwd) || die "no build directory $1"
-DAEMON="$BUILD_DIR/daemon/tronrelayd"
-CTL="$BUILD_DIR/daemon/tronrelayctl"
-DEVNET="$BUILD_DIR/devnet/tron-devnet"
-for bin in "$DAEMON" "$CTL" "$DEVNET"; do
-  [[ -x "$bin" ]] || die "$bin not built (ninja -C $BUILD_DIR tronrelayd tronrelayctl tron-devnet)"
-done
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_binaries "$@"
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v jq >/dev/null; then
   log "installing wrk, nginx, jq (scripts/install-deps --bench)"
   "$ROOT/scripts/install-deps" --bench
@@ -89,8 +79,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
 
 # ---- CPU accounting (from /proc, no perf or top needed) ----
 # Clock ticks (utime + stime) of the given pids; a pid that is gone counts 0.

@@ -46,19 +46,9 @@
 #                       (what the daemon's backends wait for); off by default (it costs a little)
 set -euo pipefail
 
-die() { echo "leases.sh: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
-
-[[ $# -eq 1 ]] || die "usage: $0 BUILD_DIR"
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-BUILD_DIR=$(cd "$1" && pwd) || die "no build directory $1"
-DAEMON="$BUILD_DIR/daemon/tronrelayd"
-CTL="$BUILD_DIR/daemon/tronrelayctl"
-DEVNET="$BUILD_DIR/devnet/tron-devnet"
-for bin in "$DAEMON" "$CTL" "$DEVNET"; do
-  [[ -x "$bin" ]] || die "$bin not built (cmake --build $BUILD_DIR --target tronrelayd tronrelayctl tron-devnet)"
-done
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_binaries "$@"
 for tool in jq curl python3; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps --bench)"
 done

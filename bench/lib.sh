@@ -1,5 +1,25 @@
 # Shared by the load scripts in bench/: sourced, not run.
 
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+log() { echo "==> $*" >&2; }
+
+# bench_binaries BUILD_DIR: sets HERE (bench/), ROOT, BUILD_DIR (absolute), DAEMON, CTL and
+# DEVNET, and stops unless the three are built.
+bench_binaries() {
+  [[ $# -eq 1 ]] || die "usage: $0 BUILD_DIR"
+  HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  ROOT=$(cd "$HERE/.." && pwd)
+  BUILD_DIR=$(cd "$1" && pwd) || die "no build directory $1"
+  DAEMON="$BUILD_DIR/daemon/tronrelayd"
+  CTL="$BUILD_DIR/daemon/tronrelayctl"
+  DEVNET="$BUILD_DIR/devnet/tron-devnet"
+  local bin
+  for bin in "$DAEMON" "$CTL" "$DEVNET"; do
+    [[ -x "$bin" ]] ||
+      die "$bin not built (cmake --build $BUILD_DIR --target tronrelayd tronrelayctl tron-devnet)"
+  done
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
